@@ -1,0 +1,85 @@
+# sysgenpro.odoo_platform — one entry point for set-up, the demo and every test gate.
+#   make demo   prepare everything and run playbooks/site.yml against the local lab
+#   make test   every lint and test gate (what CI runs)
+# Every target prepares what it needs and is quick when it is already there.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := .ansible/collections/ansible_collections/sysgenpro/odoo_platform
+INVENTORY ?= inventories/demo
+PYTEST_ARGS ?=
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.ansible/collections
+export ANSIBLE_FORCE_COLOR := false
+
+.PHONY: help venv collection lab lab-clean demo test lint yamllint ruff ansible-lint sanity units integration doc-check build constraints clean
+
+help:  ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt constraints.txt
+	@scripts/bootstrap.sh
+	@python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	@touch $@
+
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@)
+	@ln -sfn ../../../.. $@
+
+venv: $(BIN)/.installed $(COLLECTION_LINK)  ## Create .venv with the pinned toolchain; link the checkout as a collection
+collection: $(COLLECTION_LINK)
+
+lab: venv  ## Start Docker Engine and build the lab images that are missing or out of date
+	@scripts/lab.sh up
+
+lab-clean:  ## Remove only what the lab created (containers, networks, volumes, images labelled org.sysgenpro.lab)
+	@scripts/lab.sh clean
+
+demo: lab  ## The main job: run playbooks/site.yml against the demo estate
+	ansible-playbook -i $(INVENTORY) playbooks/site.yml
+
+test: lint units integration  ## Every lint and test gate (CI runs this)
+
+lint: yamllint ruff ansible-lint doc-check sanity  ## ansible-lint (production), yamllint, ruff, ansible-doc, ansible-test sanity
+
+yamllint: venv
+	yamllint --strict .
+
+ruff: venv
+	ruff check .
+	ruff format --check .
+
+ansible-lint: venv
+	ansible-lint --profile production
+
+doc-check: venv  ## Every plugin documents itself (ansible-doc) and the docs lint clean
+	scripts/doc_check.sh
+
+sanity: venv
+	scripts/sanity.sh
+
+units: venv  ## Unit tests (pure Python, no lab)
+	pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: lab  ## Integration tests against the real lab (Docker Engine, real services)
+	pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+build: venv  ## Build the collection tarball (build_ignore keeps lab and test clutter out)
+	ansible-galaxy collection build --force --output-path build/
+
+constraints:  ## Re-pin constraints.txt from a fresh resolve of requirements.txt
+	rm -rf build/constraints-venv && python3 -m venv build/constraints-venv
+	build/constraints-venv/bin/pip install -q -r requirements.txt
+	{ echo "# Generated with: pip freeze (Python 3.11, ansible 12.3.0 / ansible-core 2.19)."; \
+	  echo "# Update: make constraints"; build/constraints-venv/bin/pip freeze; } > constraints.txt
+
+clean:  ## Remove the venv, caches and build output (not the lab: see lab-clean)
+	rm -rf .venv .ansible .cache build tests/output .pytest_cache .ruff_cache
