@@ -44,6 +44,7 @@ lab-clean:  ## Remove only what the lab created (containers, networks, volumes, 
 	@scripts/lab.sh clean
 
 demo: lab  ## The main job: run playbooks/site.yml against the demo estate
+	ansible-playbook -i $(INVENTORY) playbooks/lab.yml
 	ansible-playbook -i $(INVENTORY) playbooks/site.yml
 
 test: lint units integration  ## Every lint and test gate (CI runs this)

@@ -7,6 +7,8 @@ missing=()
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# ansible-test sanity's shellcheck test skips silently without it.
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "[bootstrap] installing ${missing[*]}" >&2
   as_root apt-get update -qq

@@ -121,14 +121,15 @@ images() {
   build_context "${ROOT}/tests/images/debian-systemd" "${SYSTEMD_IMAGE}"
   # Extra images (for example the Odoo stand-in) declare themselves in tests/images/<name>/lab-image:
   # one line "<image name:tag> [extra docker build args]" per image to build from that context.
-  local spec
+  local spec context
   for spec in "${ROOT}"/tests/images/*/lab-image; do
     [ -e "${spec}" ] || continue
-    while read -r name args; do
+    context="${spec%/lab-image}"
+    while read -r name args <&3; do
       case "${name}" in ''|'#'*) continue ;; esac
       # shellcheck disable=SC2086  # the build args are words on purpose
-      build_context "$(dirname "${spec}")" "${LAB_PREFIX}/${name}" ${args:-}
-    done <"${spec}"
+      build_context "${context}" "${LAB_PREFIX}/${name}" ${args:-}
+    done 3<"${spec}"
   done
 }
 
@@ -137,15 +138,10 @@ clean() {
     log "Docker Engine is not running: nothing to clean"
     return 0
   fi
-  local ids
-  ids="$(docker ps -aq --filter "label=${LAB_LABEL}")"
-  [ -z "${ids}" ] || docker rm -f ${ids} >/dev/null
-  ids="$(docker network ls -q --filter "label=${LAB_LABEL}")"
-  [ -z "${ids}" ] || docker network rm ${ids} >/dev/null
-  ids="$(docker volume ls -q --filter "label=${LAB_LABEL}")"
-  [ -z "${ids}" ] || docker volume rm ${ids} >/dev/null
-  ids="$(docker images -q --filter "label=${LAB_LABEL}" | sort -u)"
-  [ -z "${ids}" ] || docker rmi -f ${ids} >/dev/null
+  docker ps -aq --filter "label=${LAB_LABEL}" | xargs -r docker rm -f >/dev/null
+  docker network ls -q --filter "label=${LAB_LABEL}" | xargs -r docker network rm >/dev/null
+  docker volume ls -q --filter "label=${LAB_LABEL}" | xargs -r docker volume rm >/dev/null
+  docker images -q --filter "label=${LAB_LABEL}" | sort -u | xargs -r docker rmi -f >/dev/null
   log "removed the lab's containers, networks, volumes and images"
 }
 

@@ -30,7 +30,7 @@ done
 PYBIN="${WORK}/pybin"
 mkdir -p "${PYBIN}"
 for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
-  for cand in /root/.pyenv/versions/${v}.*/bin/python${v} "/usr/bin/python${v}" "/usr/local/bin/python${v}"; do
+  for cand in "/root/.pyenv/versions/${v}".*/bin/"python${v}" "/usr/bin/python${v}" "/usr/local/bin/python${v}"; do
     if [ -x "${cand}" ] && "${cand}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
       ln -sfn "${cand}" "${PYBIN}/python${v}"
       break
@@ -46,5 +46,5 @@ cp "${ROOT}/scripts/get_pip_offline.py" "${HOME}/.ansible/test/cache/get_pip_${P
 
 cd "${DEST}"
 export PATH="${PYBIN}:${VENV}/bin:${PATH}"
-echo "[sanity] Python interpreters: $(ls "${PYBIN}" | tr '\n' ' ')"
+echo "[sanity] Python interpreters: $(find "${PYBIN}" -mindepth 1 -printf '%f ')"
 exec ansible-test sanity --venv --color no "$@"

@@ -1,0 +1,57 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters over the whole estate (every environment in the inventory, whatever --limit says)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import estate
+
+_PREFIX = "odoo_platform_"
+
+
+def _environments(groups: Mapping[str, Any], hostvars: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each environment's odoo_platform_* variables, templated (only those are read)."""
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError(f"the argument must be 'hostvars', got {type(hostvars).__name__}")
+    result: dict[str, dict[str, Any]] = {}
+    for name in estate.environment_names(groups):
+        if name not in hostvars:
+            continue
+        host = hostvars[name]
+        result[name] = {key: host[key] for key in host if key.startswith(_PREFIX)}
+    return result
+
+
+def _plain_groups(groups: Mapping[str, Any]) -> dict[str, list[str]]:
+    if not isinstance(groups, Mapping):
+        raise AnsibleFilterError(f"the input must be the inventory's 'groups' mapping, got {type(groups).__name__}")
+    return {str(name): [str(h) for h in hosts] for name, hosts in groups.items()}
+
+
+def estate_preflight(groups: Mapping[str, Any], hostvars: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every preflight finding for the estate; an empty list means it passed."""
+    plain = _plain_groups(groups)
+    return estate.findings_as_dicts(estate.preflight(_environments(plain, hostvars), plain))
+
+
+def estate_summary(
+    groups: Mapping[str, Any], hostvars: Mapping[str, Any], only: list[str] | None = None, output: str = "rows"
+) -> list[Any]:
+    """One row per environment (tier, tenancy, runtime, placement, version, hostnames), or text lines."""
+    if output not in ("rows", "table"):
+        raise AnsibleFilterError(f"estate_summary: output is {output!r}; use 'rows' or 'table'")
+    plain = _plain_groups(groups)
+    names = None if only is None else [str(n) for n in only]
+    rows = estate.summary(_environments(plain, hostvars), plain, names)
+    return estate.summary_table(rows) if output == "table" else rows
+
+
+class FilterModule:
+    """Estate-wide filters."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"estate_preflight": estate_preflight, "estate_summary": estate_summary}

@@ -1,0 +1,96 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The main job's walking skeleton: preflight, lab hosts, per-environment summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .harness import DEMO_INVENTORY, docker_names, run_playbook
+
+DEMO_ENVIRONMENTS = ("central-erp", "tpl-unit", "wh-north", "wh-south")
+
+
+def _edit_hosts(inventory: Path, edit) -> None:
+    path = inventory / "hosts.yml"
+    data = yaml.safe_load(path.read_text())
+    edit(data["all"]["children"])
+    path.write_text(yaml.safe_dump(data))
+
+
+def test_demo_converges_then_changes_nothing(lab):
+    first = run_playbook(DEMO_INVENTORY, "lab.yml")
+    assert first.rc == 0, first.stdout + first.stderr
+    site = run_playbook(DEMO_INVENTORY, "site.yml")
+    assert site.rc == 0, site.stdout + site.stderr
+    for name in DEMO_ENVIRONMENTS:
+        assert f"- {name} " in site.stdout, f"{name} missing from the summary:\n{site.stdout}"
+    assert "lab-pg-shared" in site.recap and site.recap["lab-pg-shared"]["unreachable"] == 0
+
+    again = run_playbook(DEMO_INVENTORY, "lab.yml")
+    site_again = run_playbook(DEMO_INVENTORY, "site.yml")
+    assert again.rc == 0 and site_again.rc == 0
+    assert again.changed == 0, again.stdout
+    assert site_again.changed == 0, site_again.stdout
+
+
+def test_check_mode_changes_nothing(lab):
+    run = run_playbook(DEMO_INVENTORY, "site.yml", "--check", "--diff")
+    assert run.rc == 0, run.stdout + run.stderr
+    assert run.changed == 0
+
+
+def test_summary_follows_limit(lab):
+    run = run_playbook(DEMO_INVENTORY, "site.yml", "--limit", "wh-north")
+    assert run.rc == 0, run.stdout + run.stderr
+    assert "- wh-north " in run.stdout
+    assert "- central-erp " not in run.stdout
+
+
+def test_environment_in_two_tiers_fails_before_any_change(lab, inventory_copy):
+    def edit(children):
+        children["tier_standard"]["hosts"]["central-erp"] = None
+        children["postgres_servers"]["hosts"]["lab-pg-extra"] = None
+
+    _edit_hosts(inventory_copy, edit)
+    run = run_playbook(inventory_copy, "lab.yml")
+    assert run.rc != 0
+    assert (
+        "central-erp: tier group: must be in exactly one of tier_mission_critical, tier_regional, tier_standard "
+        "(found: tier_mission_critical, tier_standard). Fix: list central-erp under exactly one tier group"
+    ) in run.stdout
+    assert "sysgenpro-lab-lab-pg-extra" not in docker_names(), "a lab VM was created although the preflight failed"
+
+
+def test_environment_without_tier_fails_even_when_limited_to_another(lab, inventory_copy):
+    def edit(children):
+        del children["tier_mission_critical"]["hosts"]["tpl-unit"]
+
+    _edit_hosts(inventory_copy, edit)
+    run = run_playbook(inventory_copy, "site.yml", "--limit", "wh-north")
+    assert run.rc != 0
+    assert "tpl-unit: tier group: must be in exactly one of" in run.stdout
+    assert "(found: none)" in run.stdout
+    assert "Ping the infrastructure host" not in run.stdout
+
+
+def test_all_problems_are_reported_in_one_run(lab, inventory_copy):
+    def edit(children):
+        del children["tenancy_shared"]["hosts"]["wh-south"]
+        children["environments"]["hosts"]["WH_East"] = {
+            "odoo_platform_postgres_server": "lab-pg-nowhere",
+        }
+        children["tier_standard"]["hosts"]["WH_East"] = None
+        children["tenancy_shared"]["hosts"]["WH_East"] = None
+
+    _edit_hosts(inventory_copy, edit)
+    run = run_playbook(inventory_copy, "site.yml")
+    assert run.rc != 0
+    assert "The inventory has 3 problem(s); nothing was changed." in run.stdout
+    assert "WH_East: inventory_hostname: is not a DNS-1123 label" in run.stdout
+    assert "Fix: rename the environment, for example 'wh-east'" in run.stdout
+    assert "WH_East: odoo_platform_postgres_server: names 'lab-pg-nowhere'" in run.stdout
+    assert "wh-south: tenancy group: must be in exactly one of tenancy_dedicated, tenancy_shared (found: none)" in (
+        run.stdout
+    )

@@ -1,0 +1,55 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The estate filters are thin: they read odoo_platform_* from hostvars and call module_utils."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.sysgenpro.odoo_platform.plugins.filter import estate as estate_filter
+
+GROUPS = {
+    "environments": ["wh1"],
+    "tier_standard": ["wh1"],
+    "tenancy_shared": ["wh1"],
+    "postgres_servers": ["pg1"],
+    "container_hosts": ["docker1"],
+}
+HOSTVARS = {
+    "wh1": {
+        "odoo_platform_runtime": "docker",
+        "odoo_platform_container_host": "docker1",
+        "odoo_platform_postgres_server": "pg1",
+        "unrelated": "ignored",
+    },
+    "pg1": {},
+    "docker1": {},
+}
+
+
+def test_filters_are_registered():
+    assert set(estate_filter.FilterModule().filters()) == {"estate_preflight", "estate_summary"}
+
+
+def test_preflight_passes_and_fails_with_messages():
+    assert estate_filter.estate_preflight(GROUPS, HOSTVARS) == []
+    bad = dict(GROUPS, tier_standard=[])
+    (finding,) = estate_filter.estate_preflight(bad, HOSTVARS)
+    assert finding["host"] == "wh1"
+    assert finding["variable"] == "tier group"
+    assert finding["message"].startswith("wh1: tier group: must be in exactly one of")
+
+
+def test_summary_table_output():
+    lines = estate_filter.estate_summary(GROUPS, HOSTVARS, output="table")
+    assert lines[1].split()[:3] == ["wh1", "standard", "shared"]
+
+
+def test_summary_rejects_an_unknown_output():
+    with pytest.raises(AnsibleFilterError, match=r"estate_summary: output is 'html'; use 'rows' or 'table'"):
+        estate_filter.estate_summary(GROUPS, HOSTVARS, output="html")
+
+
+def test_preflight_rejects_a_wrong_input_type():
+    with pytest.raises(AnsibleFilterError, match=r"must be the inventory's 'groups' mapping, got list"):
+        estate_filter.estate_preflight(["wh1"], HOSTVARS)

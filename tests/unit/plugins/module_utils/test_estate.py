@@ -1,0 +1,184 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The estate preflight: every finding names the host, the variable and the fix."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import estate
+
+GROUPS = {
+    "all": ["erp", "wh1", "pg1", "pg2", "docker1"],
+    "environments": ["erp", "wh1"],
+    "tier_mission_critical": ["erp"],
+    "tier_regional": [],
+    "tier_standard": ["wh1"],
+    "tenancy_dedicated": ["erp"],
+    "tenancy_shared": ["wh1"],
+    "postgres_servers": ["pg1", "pg2"],
+    "container_hosts": ["docker1"],
+    "kubernetes_clusters": ["k8s-a"],
+}
+ENVS = {
+    "erp": {
+        "odoo_platform_runtime": "kubernetes",
+        "odoo_platform_kubernetes_cluster": "k8s-a",
+        "odoo_platform_postgres_server": "pg1",
+    },
+    "wh1": {
+        "odoo_platform_runtime": "docker",
+        "odoo_platform_container_host": "docker1",
+        "odoo_platform_postgres_server": "pg2",
+    },
+}
+
+
+def _messages(groups, envs):
+    return [str(f) for f in estate.preflight(envs, groups)]
+
+
+def test_a_good_estate_passes():
+    assert estate.preflight(ENVS, GROUPS) == []
+
+
+def _with(groups_change=None, envs_change=None):
+    groups, envs = copy.deepcopy(GROUPS), copy.deepcopy(ENVS)
+    for group, hosts in (groups_change or {}).items():
+        groups[group] = hosts
+    for name, values in (envs_change or {}).items():
+        envs.setdefault(name, {}).update(values)
+    return groups, envs
+
+
+@pytest.mark.parametrize(
+    ("groups_change", "envs_change", "expected"),
+    [
+        pytest.param(
+            {"tier_standard": ["wh1", "erp"]},
+            None,
+            [
+                "erp: tier group: must be in exactly one of tier_mission_critical, tier_regional, tier_standard "
+                "(found: tier_mission_critical, tier_standard). "
+                "Fix: list erp under exactly one tier group in the inventory"
+            ],
+            id="two-tiers",
+        ),
+        pytest.param(
+            {"tier_mission_critical": []},
+            None,
+            [
+                "erp: tier group: must be in exactly one of tier_mission_critical, tier_regional, tier_standard "
+                "(found: none). Fix: list erp under exactly one tier group in the inventory"
+            ],
+            id="no-tier",
+        ),
+        pytest.param(
+            {"tenancy_shared": []},
+            None,
+            [
+                "wh1: tenancy group: must be in exactly one of tenancy_dedicated, tenancy_shared (found: none). "
+                "Fix: list wh1 under exactly one tenancy group in the inventory"
+            ],
+            id="no-tenancy",
+        ),
+        pytest.param(
+            {"environments": ["erp"]},
+            None,
+            [
+                "wh1: group environments: is in a tier or tenancy group but not in the environments group. "
+                "Fix: add wh1 under all.children.environments.hosts"
+            ],
+            id="not-in-environments",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_postgres_server": "pg9"}},
+            [
+                "wh1: odoo_platform_postgres_server: names 'pg9', which is not in the postgres_servers group. "
+                "Fix: set it to a host of postgres_servers (pg1, pg2)"
+            ],
+            id="unknown-db-server",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_container_host": None}},
+            ["wh1: odoo_platform_container_host: is not set. Fix: set it to a host of container_hosts (docker1)"],
+            id="missing-container-host",
+        ),
+        pytest.param(
+            None,
+            {"erp": {"odoo_platform_runtime": "podman"}},
+            ["erp: odoo_platform_runtime: is 'podman'. Fix: set it to one of docker, kubernetes"],
+            id="unknown-runtime",
+        ),
+    ],
+)
+def test_each_mistake_is_named_with_its_fix(groups_change, envs_change, expected):
+    groups, envs = _with(groups_change, envs_change)
+    assert _messages(groups, envs) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("wh-north", True),
+        ("a", True),
+        ("a" * 63, True),
+        ("a" * 64, False),  # DNS-1123 label: at most 63 characters (RFC 1123 / Kubernetes names)
+        ("WH-North", False),
+        ("wh_north", False),
+        ("-wh", False),
+        ("wh-", False),
+        ("wh.north", False),
+    ],
+)
+def test_names_must_be_dns_1123_labels(name, ok):
+    groups, envs = _with(
+        {"environments": ["erp", "wh1", name], "tier_standard": ["wh1", name], "tenancy_shared": ["wh1", name]},
+        {name: dict(ENVS["wh1"])},
+    )
+    found = [f for f in estate.preflight(envs, groups) if f.variable == "inventory_hostname"]
+    assert (found == []) is ok
+    if not ok:
+        assert found[0].host == name
+        assert "rename the environment" in found[0].fix
+
+
+def test_all_findings_are_reported_together():
+    groups, envs = _with(
+        {"tier_standard": ["wh1", "erp"], "tenancy_shared": []},
+        {"erp": {"odoo_platform_postgres_server": None}},
+    )
+    findings = estate.preflight(envs, groups)
+    assert [(f.host, f.variable) for f in findings] == [
+        ("erp", "tier group"),
+        ("erp", "odoo_platform_postgres_server"),
+        ("wh1", "tenancy group"),
+    ]
+
+
+def test_summary_rows_and_table():
+    rows = estate.summary(ENVS, GROUPS)
+    assert [r["environment"] for r in rows] == ["erp", "wh1"]
+    assert rows[0]["tier"] == "mission_critical"
+    assert rows[0]["tenancy"] == "dedicated"
+    assert rows[0]["runtime_host"] == "k8s-a"
+    assert rows[1]["runtime_host"] == "docker1"
+    only = estate.summary(ENVS, GROUPS, only=["wh1"])
+    assert [r["environment"] for r in only] == ["wh1"]
+    lines = estate.summary_table(rows)
+    assert lines[0].split() == [
+        "ENVIRONMENT",
+        "TIER",
+        "TENANCY",
+        "RUNTIME",
+        "RUNS",
+        "ON",
+        "DATABASE",
+        "SERVER",
+        "ODOO",
+        "URL",
+    ]
+    assert lines[1].split()[:6] == ["erp", "mission_critical", "dedicated", "kubernetes", "k8s-a", "pg1"]
