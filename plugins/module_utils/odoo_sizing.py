@@ -60,7 +60,7 @@ def odoo_sizing(inputs: Mapping[str, Any]) -> Result:
     result = Result()
     p = _read_inputs(inputs, result)
     per_process = _per_process_estimate(p, result)
-    workers = _workers(p, per_process, result)
+    workers = _workers(p, per_process, result, inputs)
     cron = p["max_cron_threads"]
     processes = workers + cron + 1
     result.set("max_cron_threads", cron, f"input/default {cron} (0 when cron runs in its own deployment)")
@@ -133,7 +133,7 @@ def _per_process_estimate(p: Mapping[str, Any], result: Result) -> int:
     return value
 
 
-def _workers(p: Mapping[str, Any], per_process: int, result: Result) -> int:
+def _workers(p: Mapping[str, Any], per_process: int, result: Result, raw: Mapping[str, Any]) -> int:
     cron = p["max_cron_threads"]
     slots = math.floor(2 * p["cpus"] + 1)
     cpu_text = f"2 * {format_k8s_cpu(p['cpus'])} CPU + 1 = {slots}, minus {cron} cron = {slots - cron}"
@@ -148,7 +148,7 @@ def _workers(p: Mapping[str, Any], per_process: int, result: Result) -> int:
     if workers < 1:
         raise InputError(
             binding,
-            p[binding] if binding != "cpus" else format_k8s_cpu(p["cpus"]),
+            raw[binding],
             f"leaves no room for one worker ({caps[binding][1]})",
             "more memory or CPUs, fewer max_cron_threads, or smaller worker memory estimates",
         )

@@ -169,7 +169,9 @@ def _check_floor(tier: str, key: str, value: Any) -> None:
     floor = _DEFAULTS[tier].get(key)
     if rule is None or floor is None:
         return
-    if rule == "max":
+    if isinstance(floor, bool):
+        weaker, bound = floor and not value, "true"
+    elif rule == "max":
         weaker, bound = value > floor, f"<= {floor}"
     elif rule == "min":
         weaker, bound = value < floor, f">= {floor}"
