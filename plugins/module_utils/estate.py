@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+from .plan_result import InputError
+from .units import parse_cpu, parse_size
 
 ENVIRONMENTS_GROUP = "environments"
 TIER_GROUPS = ("tier_mission_critical", "tier_regional", "tier_standard")
@@ -25,6 +28,32 @@ _PLACEMENT = {
     "kubernetes": ("odoo_platform_kubernetes_cluster", "kubernetes_clusters"),
 }
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+# Odoo series that can be deployed, and the legacy ones only an onboarding environment may run.
+ODOO_DEPLOY_VERSIONS = ("16.0", "17.0", "18.0", "19.0")
+ODOO_LEGACY_VERSIONS = ("12.0", "13.0", "14.0", "15.0")
+DEFAULT_ODOO_VERSION = "18.0"
+# PostgreSQL majors with community support in 2026 (14-18); the lab can only install 15.
+POSTGRES_VERSIONS = (14, 15, 16, 17, 18)
+DEFAULT_POSTGRES_VERSION = 15
+LIFECYCLES = ("active", "onboarding")
+STAGES = ("production", "staging", "test", "development")
+# Secrets every environment must have, each a vault reference in the inventory.
+REQUIRED_SECRETS = ("odoo_platform_db_password", "odoo_platform_admin_password")
+_PLACEHOLDER = re.compile(r"^\s*(|change[-_ ]?me.*|password|secret|todo|tbd|x+|\*+|<.*>|\$\{.*\})\s*$", re.IGNORECASE)
+# Placement variables a dedicated environment may not share with any other environment
+# (a dedicated environment may share a Kubernetes cluster: it gets its own node pool there).
+_EXCLUSIVE = ("odoo_platform_postgres_server", "odoo_platform_container_host", "odoo_platform_redis_server")
+
+
+class Unresolved:
+    """A variable whose template could not be rendered (for example an undefined vault variable)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<unresolved: {self.reason}>"
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,8 @@ def _check_placement(name: str, env: Mapping[str, Any], groups: Mapping[str, Seq
         variable, group = _PLACEMENT[runtime]
         findings += _check_reference(name, env, variable, group, groups)
     findings += _check_reference(name, env, "odoo_platform_postgres_server", "postgres_servers", groups)
+    if env.get("odoo_platform_redis_server") not in (None, ""):
+        findings += _check_reference(name, env, "odoo_platform_redis_server", "redis_servers", groups)
     return findings
 
 
@@ -135,18 +166,193 @@ def _check_reference(
     return [Finding(name, variable, problem, f"set it to a host of {group} ({choices})")]
 
 
-def preflight(environments: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequence[str]]) -> list[Finding]:
+def _check_versions(name: str, env: Mapping[str, Any]) -> list[Finding]:
+    version = str(env.get("odoo_platform_odoo_version", DEFAULT_ODOO_VERSION))
+    lifecycle = env.get("odoo_platform_lifecycle", "active")
+    findings = []
+    if lifecycle not in LIFECYCLES:
+        findings.append(
+            Finding(name, "odoo_platform_lifecycle", f"is {lifecycle!r}", f"set it to one of {', '.join(LIFECYCLES)}")
+        )
+    stage = env.get("odoo_platform_stage", "production")
+    if stage not in STAGES:
+        findings.append(Finding(name, "odoo_platform_stage", f"is {stage!r}", f"set it to one of {', '.join(STAGES)}"))
+    if version in ODOO_DEPLOY_VERSIONS:
+        return findings
+    if version in ODOO_LEGACY_VERSIONS and lifecycle == "onboarding":
+        return findings
+    if version in ODOO_LEGACY_VERSIONS:
+        fix = (
+            f"legacy {version} is only accepted with odoo_platform_lifecycle: onboarding; "
+            f"migrate to one of {', '.join(ODOO_DEPLOY_VERSIONS)}"
+        )
+    else:
+        fix = f'use one of {", ".join(ODOO_DEPLOY_VERSIONS)} (quote it: "18.0")'
+    findings.append(Finding(name, "odoo_platform_odoo_version", f"is {version!r}, which is not supported", fix))
+    return findings
+
+
+def _check_secrets(name: str, env: Mapping[str, Any]) -> list[Finding]:
+    findings = []
+    for variable in REQUIRED_SECRETS:
+        value = env.get(variable)
+        if isinstance(value, Unresolved):
+            findings.append(
+                Finding(
+                    name,
+                    variable,
+                    f"cannot be resolved ({value.reason})",
+                    "define the vault variable it refers to in the inventory's vault file",
+                )
+            )
+        elif value is None:
+            findings.append(
+                Finding(
+                    name,
+                    variable,
+                    "is not defined",
+                    f'set it to a vault reference, e.g. {variable}: "{{{{ vault_{name.replace("-", "_")}'
+                    f'_{variable[len("odoo_platform_") :]} }}}}"',
+                )
+            )
+        elif not isinstance(value, str) or _PLACEHOLDER.match(value):
+            # Never echo the value: it is (or should be) a secret.
+            findings.append(
+                Finding(
+                    name,
+                    variable,
+                    "is a placeholder or not a string",
+                    "set a real secret in the vault file (ansible-vault edit ...)",
+                )
+            )
+    return findings
+
+
+def _parse(parser: Callable[[str, Any], Any], host: str, variable: str, value: Any, example: str) -> list[Finding]:
+    if value is None:
+        return [Finding(host, variable, "is not set", f"set it, for example {variable}: {example}")]
+    try:
+        parser(variable, value)
+    except InputError as err:
+        return [Finding(host, variable, f"{value!r} {err.reason}", f"write it like {example} ({err.accepted})")]
+    return []
+
+
+def _check_sizing(name: str, env: Mapping[str, Any]) -> list[Finding]:
+    return _parse(parse_cpu, name, "odoo_platform_cpus", env.get("odoo_platform_cpus"), "2") + _parse(
+        parse_size, name, "odoo_platform_memory", env.get("odoo_platform_memory"), "4GiB"
+    )
+
+
+def _check_postgres_server(name: str, server: Mapping[str, Any]) -> list[Finding]:
+    findings = _parse(parse_cpu, name, "odoo_platform_pg_cpus", server.get("odoo_platform_pg_cpus"), "4")
+    findings += _parse(parse_size, name, "odoo_platform_pg_memory", server.get("odoo_platform_pg_memory"), "16GiB")
+    version = server.get("odoo_platform_pg_version", DEFAULT_POSTGRES_VERSION)
+    if str(version) not in {str(v) for v in POSTGRES_VERSIONS}:
+        findings.append(
+            Finding(
+                name,
+                "odoo_platform_pg_version",
+                f"is {version!r}, which is not supported",
+                f"use one of {', '.join(str(v) for v in POSTGRES_VERSIONS)}",
+            )
+        )
+    return findings
+
+
+def _check_hostnames(envs: Sequence[str], hosts: Mapping[str, Mapping[str, Any]]) -> list[Finding]:
+    findings, owner = [], {}
+    for name in envs:
+        hostnames = hosts.get(name, {}).get("odoo_platform_hostnames")
+        if hostnames is None:
+            continue
+        if not isinstance(hostnames, (list, tuple)):
+            findings.append(
+                Finding(
+                    name,
+                    "odoo_platform_hostnames",
+                    f"is {hostnames!r}",
+                    "make it a list of host names, e.g. [erp.example.com]",
+                )
+            )
+            continue
+        for hostname in hostnames:
+            if not _is_dns_subdomain(hostname):
+                findings.append(
+                    Finding(
+                        name,
+                        "odoo_platform_hostnames",
+                        f"{hostname!r} is not a DNS-1123 host name",
+                        "use lowercase letters, digits, '-' and '.', e.g. erp.example.com",
+                    )
+                )
+            elif hostname in owner:
+                findings.append(
+                    Finding(
+                        name,
+                        "odoo_platform_hostnames",
+                        f"{hostname!r} is also used by {owner[hostname]}",
+                        "give every environment its own host names",
+                    )
+                )
+            else:
+                owner[hostname] = name
+    return findings
+
+
+def _is_dns_subdomain(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 253 and all(_DNS_LABEL.match(p) for p in value.split("."))
+
+
+def _check_dedicated(
+    envs: Sequence[str], hosts: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequence[str]]
+) -> list[Finding]:
+    findings = []
+    for variable in _EXCLUSIVE:
+        users: dict[str, list[str]] = {}
+        for name in envs:
+            target = hosts.get(name, {}).get(variable)
+            if target not in (None, ""):
+                users.setdefault(str(target), []).append(name)
+        for target, names in sorted(users.items()):
+            if len(names) < 2:
+                continue
+            for name in names:
+                if tenancy_of(name, groups) == "dedicated":
+                    others = ", ".join(n for n in names if n != name)
+                    findings.append(
+                        Finding(
+                            name,
+                            variable,
+                            f"{target} is shared with {others}, but {name} is dedicated",
+                            f"give {name} its own host, or move it to tenancy_shared",
+                        )
+                    )
+    return findings
+
+
+def preflight(hosts: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequence[str]]) -> list[Finding]:
     """Check the whole estate; return every finding at once (an empty list means it passed).
 
-    ``environments`` maps each environment name to its ``odoo_platform_*`` variables;
-    ``groups`` is the inventory's group → hosts mapping.
+    ``hosts`` maps every inventory host (environments and infrastructure) to its
+    ``odoo_platform_*`` variables; ``groups`` is the inventory's group -> hosts mapping.
     """
+    envs = environment_names(groups)
     findings: list[Finding] = []
-    for name in environment_names(groups):
-        env = environments.get(name, {})
+    for name in envs:
+        env = hosts.get(name, {})
         findings += _check_name(name)
         findings += _check_groups(name, groups)
         findings += _check_placement(name, env, groups)
+        findings += _check_versions(name, env)
+        findings += _check_secrets(name, env)
+        findings += _check_sizing(name, env)
+    findings += _check_hostnames(envs, hosts)
+    findings += _check_dedicated(envs, hosts, groups)
+    used_servers = {hosts.get(n, {}).get("odoo_platform_postgres_server") for n in envs}
+    for server in groups.get("postgres_servers", ()):
+        if server in used_servers:
+            findings += _check_postgres_server(server, hosts.get(server, {}))
     return findings
 
 

@@ -20,9 +20,13 @@ HOSTVARS = {
         "odoo_platform_runtime": "docker",
         "odoo_platform_container_host": "docker1",
         "odoo_platform_postgres_server": "pg1",
+        "odoo_platform_db_password": "kT9v-2qLx_Wm8rPz",
+        "odoo_platform_admin_password": "Zp4n_8vQm-3LwYx7",
+        "odoo_platform_cpus": 1,
+        "odoo_platform_memory": "2GiB",
         "unrelated": "ignored",
     },
-    "pg1": {},
+    "pg1": {"odoo_platform_pg_memory": "8GiB", "odoo_platform_pg_cpus": 2},
     "docker1": {},
 }
 
@@ -41,8 +45,8 @@ def test_preflight_passes_and_fails_with_messages():
 
 
 def test_summary_table_output():
-    lines = estate_filter.estate_summary(GROUPS, HOSTVARS, output="table")
-    assert lines[1].split()[:3] == ["wh1", "standard", "shared"]
+    text = estate_filter.estate_summary(GROUPS, HOSTVARS, output="table")
+    assert text.splitlines()[1].split()[:3] == ["wh1", "standard", "shared"]
 
 
 def test_summary_rejects_an_unknown_output():

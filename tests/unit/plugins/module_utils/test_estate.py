@@ -21,17 +21,30 @@ GROUPS = {
     "container_hosts": ["docker1"],
     "kubernetes_clusters": ["k8s-a"],
 }
+_SECRETS_AND_SIZE = {
+    "odoo_platform_db_password": "kT9v-2qLx_Wm8rPz",
+    "odoo_platform_admin_password": "Zp4n_8vQm-3LwYx7",
+    "odoo_platform_cpus": 2,
+    "odoo_platform_memory": "4GiB",
+}
+_SERVER = {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4, "odoo_platform_pg_version": 15}
 ENVS = {
     "erp": {
         "odoo_platform_runtime": "kubernetes",
         "odoo_platform_kubernetes_cluster": "k8s-a",
         "odoo_platform_postgres_server": "pg1",
+        "odoo_platform_hostnames": ["erp.example.com"],
+        **_SECRETS_AND_SIZE,
     },
     "wh1": {
         "odoo_platform_runtime": "docker",
         "odoo_platform_container_host": "docker1",
         "odoo_platform_postgres_server": "pg2",
+        "odoo_platform_hostnames": ["wh1.example.com"],
+        **_SECRETS_AND_SIZE,
     },
+    "pg1": dict(_SERVER),
+    "pg2": dict(_SERVER),
 }
 
 
@@ -113,6 +126,87 @@ def _with(groups_change=None, envs_change=None):
             ["erp: odoo_platform_runtime: is 'podman'. Fix: set it to one of docker, kubernetes"],
             id="unknown-runtime",
         ),
+        pytest.param(
+            {"tenancy_dedicated": ["erp", "wh1"], "tenancy_shared": []},
+            {"erp": {"odoo_platform_postgres_server": "pg2"}},
+            [
+                "erp: odoo_platform_postgres_server: pg2 is shared with wh1, but erp is dedicated. "
+                "Fix: give erp its own host, or move it to tenancy_shared",
+                "wh1: odoo_platform_postgres_server: pg2 is shared with erp, but wh1 is dedicated. "
+                "Fix: give wh1 its own host, or move it to tenancy_shared",
+            ],
+            id="dedicated-on-shared-server",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_hostnames": ["erp.example.com"]}},
+            [
+                "wh1: odoo_platform_hostnames: 'erp.example.com' is also used by erp. "
+                "Fix: give every environment its own host names"
+            ],
+            id="hostname-used-twice",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_hostnames": ["WH1.example.com"]}},
+            [
+                "wh1: odoo_platform_hostnames: 'WH1.example.com' is not a DNS-1123 host name. "
+                "Fix: use lowercase letters, digits, '-' and '.', e.g. erp.example.com"
+            ],
+            id="hostname-not-dns",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_db_password": None}},
+            [
+                "wh1: odoo_platform_db_password: is not defined. Fix: set it to a vault reference, e.g. "
+                'odoo_platform_db_password: "{{ vault_wh1_db_password }}"'
+            ],
+            id="missing-secret",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_admin_password": "CHANGE_ME"}},
+            [
+                "wh1: odoo_platform_admin_password: is a placeholder or not a string. "
+                "Fix: set a real secret in the vault file (ansible-vault edit ...)"
+            ],
+            id="placeholder-secret",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_db_password": estate.Unresolved("'vault_wh1_db_password' is undefined")}},
+            [
+                "wh1: odoo_platform_db_password: cannot be resolved ('vault_wh1_db_password' is undefined). "
+                "Fix: define the vault variable it refers to in the inventory's vault file"
+            ],
+            id="undefined-vault-variable",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_memory": "8 gigs"}},
+            [
+                "wh1: odoo_platform_memory: '8 gigs' has an unknown unit 'gigs'. Fix: write it like 4GiB (integer bytes, "
+                "PostgreSQL units (kB, MB, GB, TB = powers of 1024), IEC units (KiB, MiB, GiB, TiB), Kubernetes "
+                "quantities (Ki, Mi, Gi, Ti; decimal k, M, G, T = powers of 1000), e.g. 4GiB, 4096Mi, 4294967296)"
+            ],
+            id="memory-8-gigs",
+        ),
+        pytest.param(
+            None,
+            {"wh1": {"odoo_platform_odoo_version": "14.0"}},
+            [
+                "wh1: odoo_platform_odoo_version: is '14.0', which is not supported. Fix: legacy 14.0 is only "
+                "accepted with odoo_platform_lifecycle: onboarding; migrate to one of 16.0, 17.0, 18.0, 19.0"
+            ],
+            id="legacy-version-not-onboarding",
+        ),
+        pytest.param(
+            None,
+            {"pg2": {"odoo_platform_pg_version": 12}},
+            ["pg2: odoo_platform_pg_version: is 12, which is not supported. Fix: use one of 14, 15, 16, 17, 18"],
+            id="old-postgres",
+        ),
     ],
 )
 def test_each_mistake_is_named_with_its_fix(groups_change, envs_change, expected):
@@ -144,6 +238,11 @@ def test_names_must_be_dns_1123_labels(name, ok):
     if not ok:
         assert found[0].host == name
         assert "rename the environment" in found[0].fix
+
+
+def test_onboarding_accepts_a_legacy_version():
+    groups, envs = _with(None, {"wh1": {"odoo_platform_odoo_version": "14.0", "odoo_platform_lifecycle": "onboarding"}})
+    assert estate.preflight(envs, groups) == []
 
 
 def test_all_findings_are_reported_together():
