@@ -49,8 +49,15 @@ class ConnectionPool:
         """Reuse an idle connection to the same DSN, else open one if the pool has room."""
         key = tuple(sorted((k, str(v)) for k, v in info.items() if k != "application_name"))
         with self._lock:
-            for entry in self._entries:
-                if entry[1] == key and not entry[2] and not entry[0].closed:
+            for entry in list(self._entries):
+                if entry[1] == key and not entry[2]:
+                    try:  # as Odoo: an idle connection is reset first, a dead one is dropped
+                        entry[0].reset()
+                    except psycopg2.Error:
+                        with contextlib.suppress(Exception):
+                            entry[0].close()
+                        self._entries.remove(entry)
+                        continue
                     entry[2] = True
                     return entry[0]
             if len(self._entries) >= self.maxconn:

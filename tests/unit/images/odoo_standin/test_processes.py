@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg2
 import pytest
 from standin.db import ConnectionPool, PoolError
 from standin.server import process_plan
@@ -24,6 +25,11 @@ def test_process_plan(workers, crons, expected, total):
 
 class _Conn:
     closed = False
+    dead = False
+
+    def reset(self):
+        if self.dead:
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
 
     def close(self):
         self.closed = True
@@ -47,3 +53,13 @@ def test_pool_never_exceeds_maxconn():
     other = pool.borrow({"dbname": "postgres", "host": "pg"})  # room is made by closing an idle one
     assert second.closed and other is opened[-1]
     assert len(pool) == 2 and len(opened) == 3
+
+
+def test_pool_drops_dead_idle_connections():
+    pool = ConnectionPool(1, connect=lambda **_info: _Conn())
+    info = {"dbname": "postgres"}
+    first = pool.borrow(info)
+    pool.give_back(first)
+    first.dead = True  # PostgreSQL went away while the connection sat idle
+    fresh = pool.borrow(info)
+    assert fresh is not first and first.closed and len(pool) == 1
