@@ -8,7 +8,7 @@ from typing import Any
 
 from ansible.errors import AnsibleError, AnsibleFilterError
 
-from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import estate
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import estate, plan, plan_report
 
 _PREFIX = "odoo_platform_"
 
@@ -59,8 +59,33 @@ def estate_summary(
     return "\n".join(estate.summary_table(rows)) if output == "table" else rows
 
 
+def estate_plan(groups: Mapping[str, Any], hostvars: Mapping[str, Any]) -> dict[str, Any]:
+    """The explained plan of the whole estate (environments, PostgreSQL and Redis servers) with its hash."""
+    plain = _plain_groups(groups)
+    try:
+        return plan.build_plan(_environments(plain, hostvars), plain)
+    except plan.PlanError as err:
+        lines = "; ".join(str(f) for f in err.findings)
+        raise AnsibleFilterError(f"estate_plan: the inventory cannot be planned: {lines}") from err
+
+
+def estate_plan_report(value: Mapping[str, Any], output: str = "text") -> str:
+    """Render a plan from estate_plan as text (for the log), Markdown or HTML."""
+    renderers = {"text": plan_report.render_text, "markdown": plan_report.render_markdown, "html": plan_report.render_html}
+    if output not in renderers:
+        raise AnsibleFilterError(f"estate_plan_report: output is {output!r}; use one of {', '.join(renderers)}")
+    if not isinstance(value, Mapping) or "environments" not in value:
+        raise AnsibleFilterError("estate_plan_report: the input must be a plan from sysgenpro.odoo_platform.estate_plan")
+    return renderers[output](value)
+
+
 class FilterModule:
     """Estate-wide filters."""
 
     def filters(self) -> dict[str, Any]:
-        return {"estate_preflight": estate_preflight, "estate_summary": estate_summary}
+        return {
+            "estate_preflight": estate_preflight,
+            "estate_summary": estate_summary,
+            "estate_plan": estate_plan,
+            "estate_plan_report": estate_plan_report,
+        }

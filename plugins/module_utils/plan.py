@@ -1,0 +1,375 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The estate plan: one coupled sizing chain from container limits to PostgreSQL settings.
+
+Pure Python, no Ansible imports. The plan is computed from the *whole* inventory: a shared
+server's connection budget and settings always count every environment placed on it, whatever
+``--limit`` says. The algorithm (docs/plan.md):
+
+1. per environment: its tier policy, then Odoo sizing from its container limits (web replicas
+   run ``max_cron_threads = 0`` and cron gets its own single-replica instance when there is more
+   than one web replica);
+2. per PostgreSQL server: the connection demand of every instance placed on it, with replicas at
+   their maximum plus the rolling-update surge, at each environment's target ``db_maxconn``;
+3. ``max_connections = demand + reserved``, bounded by what the server's memory carries (the
+   largest value for which PGTune's ``work_mem`` stays at its 4MB floor or above); when the
+   demand does not fit, every ``db_maxconn`` on the server is lowered to
+   ``floor((max_connections - reserved) / processes)``, with a warning below 4;
+4. PGTune's settings from the server's own memory (its container limit) with that
+   ``max_connections``, with ``work_mem`` bounded by its value at 100 connections.
+
+The result is plain JSON-able data, deterministic for the same inventory, with a hash that an
+apply run compares against an approved plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+from .connection_budget import LOW_DB_MAXCONN, connection_budget
+from .estate import (
+    DEFAULT_ODOO_VERSION,
+    DEFAULT_POSTGRES_VERSION,
+    Finding,
+    environment_names,
+    tenancy_of,
+    tier_of,
+)
+from .odoo_sizing import odoo_sizing
+from .pg_tune import pg_tune
+from .plan_result import InputError, Result
+from .redis_sizing import redis_sizing
+from .tier_policy import TIERS, tier_policy
+from .units import format_pg_kb, parse_size
+
+PLAN_FORMAT = 1
+# Strictest first: a shared server follows the strictest tier among its tenants.
+TIER_ORDER = ("mission_critical", "regional", "standard")
+DEFAULT_DB_MAXCONN = 8
+DEFAULT_RESERVED = 10
+DEFAULT_CRON_THREADS = 2
+DEFAULT_USERS = 25
+# work_mem is not allowed to grow past PGTune's value at this many connections (see module doc).
+WORK_MEM_REFERENCE_CONNECTIONS = 100
+_WORK_MEM_FLOOR_KB = 4 * 1024
+_KB = 1024
+
+_ENV_INPUT_VARIABLES = {
+    "cpus": "odoo_platform_cpus",
+    "memory": "odoo_platform_memory",
+    "odoo_version": "odoo_platform_odoo_version",
+    "concurrent_users": "odoo_platform_concurrent_users",
+    "replicas": "odoo_platform_replicas",
+    "db_maxconn": "odoo_platform_db_maxconn",
+    "max_cron_threads": "odoo_platform_cron_threads",
+    "tier": "tier group",
+    "overrides": "odoo_platform_tier_overrides",
+}
+_SERVER_INPUT_VARIABLES = {
+    "memory": "odoo_platform_pg_memory",
+    "cpus": "odoo_platform_pg_cpus",
+    "max_connections": "odoo_platform_pg_max_connections",
+    "workload": "odoo_platform_pg_workload",
+    "storage": "odoo_platform_pg_storage",
+    "pg_version": "odoo_platform_pg_version",
+    "db_size": "odoo_platform_pg_db_size",
+    "container": "odoo_platform_pg_container",
+}
+
+
+class PlanError(Exception):
+    """The inventory cannot be planned; ``findings`` say where and how to fix it."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        super().__init__("; ".join(str(f) for f in self.findings))
+
+
+def identifier(name: str) -> str:
+    """A PostgreSQL identifier from an environment name (``wh-north`` -> ``wh_north``)."""
+    return name.replace("-", "_")
+
+
+def _finding(host: str, err: InputError, variables: Mapping[str, str], where: str) -> Finding:
+    key = err.key.split(".")[0].split("[")[0]
+    variable = variables.get(key, f"{where}.{err.key}")
+    return Finding(host, variable, f"{err.value!r}: {err.reason}", f"accepted: {err.accepted}")
+
+
+def _explained(result: Result) -> dict[str, Any]:
+    return {"settings": result.settings, "explain": result.explain, "warnings": list(result.warnings)}
+
+
+def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    tier = tier_of(name, groups) or "standard"
+    policy = tier_policy({"tier": tier, "overrides": env.get("odoo_platform_tier_overrides") or {}})
+    replicas = int(env.get("odoo_platform_replicas") or policy.settings["odoo_replicas"])
+    max_replicas = int(env.get("odoo_platform_max_replicas") or replicas)
+    if max_replicas < replicas:
+        raise InputError("odoo_platform_max_replicas", max_replicas, f"is below the {replicas} replicas", ">= replicas")
+    if max_replicas > replicas and not policy.settings["autoscaling_allowed"]:
+        raise InputError("odoo_platform_max_replicas", max_replicas, f"autoscaling is not allowed in tier {tier}",
+                         f"{replicas} (no autoscaling), or allow it in odoo_platform_tier_overrides")
+    cron_apart = replicas > 1
+    cron_threads = int(env.get("odoo_platform_cron_threads") or (DEFAULT_CRON_THREADS if cron_apart else 1))
+    sizing_inputs = {
+        "cpus": env.get("odoo_platform_cpus"),
+        "memory": env.get("odoo_platform_memory"),
+        "odoo_version": str(env.get("odoo_platform_odoo_version", DEFAULT_ODOO_VERSION)),
+        "replicas": replicas,
+        "max_cron_threads": 0 if cron_apart else cron_threads,
+        "db_maxconn": int(env.get("odoo_platform_db_maxconn") or DEFAULT_DB_MAXCONN),
+    }
+    if env.get("odoo_platform_concurrent_users") is not None:
+        sizing_inputs["concurrent_users"] = env["odoo_platform_concurrent_users"]
+    web = odoo_sizing(sizing_inputs)
+    instances = [
+        {
+            "name": f"{name}/web",
+            "workers": web.settings["workers"],
+            "max_cron_threads": web.settings["max_cron_threads"],
+            "db_maxconn": web.settings["db_maxconn"],
+            "replicas": max_replicas,
+            "surge": 1,
+        }
+    ]
+    if cron_apart:
+        # Cron runs threaded (workers = 0) in one process; recreate strategy, so no surge copy.
+        instances.append(
+            {
+                "name": f"{name}/cron",
+                "workers": 0,
+                "max_cron_threads": cron_threads,
+                "db_maxconn": web.settings["db_maxconn"],
+                "replicas": 1,
+                "surge": 0,
+            }
+        )
+    return {
+        "environment": name,
+        "tenant": env.get("odoo_platform_tenant", name),
+        "stage": env.get("odoo_platform_stage", "production"),
+        "lifecycle": env.get("odoo_platform_lifecycle", "active"),
+        "tier": tier,
+        "tenancy": tenancy_of(name, groups),
+        "runtime": env.get("odoo_platform_runtime"),
+        "runtime_host": env.get("odoo_platform_container_host") or env.get("odoo_platform_kubernetes_cluster"),
+        "postgres_server": env.get("odoo_platform_postgres_server"),
+        "redis_server": env.get("odoo_platform_redis_server"),
+        "hostnames": list(env.get("odoo_platform_hostnames") or []),
+        "odoo_version": sizing_inputs["odoo_version"],
+        "database": env.get("odoo_platform_database") or identifier(name),
+        "db_role": env.get("odoo_platform_db_role") or f"odoo_{identifier(name)}",
+        "replicas": replicas,
+        "max_replicas": max_replicas,
+        "cron_apart": cron_apart,
+        "cron_threads": cron_threads,
+        "policy": _explained(policy),
+        "_sizing_inputs": sizing_inputs,
+        "web": _explained(web),
+        "instances": instances,
+        "concurrent_users": env.get("odoo_platform_concurrent_users"),
+    }
+
+
+def _strictest(tiers: Sequence[str]) -> str:
+    return min(tiers, key=TIER_ORDER.index) if tiers else "standard"
+
+
+def _memory_cap(memory: int, cpus: Any, workload: str) -> tuple[int, str]:
+    """Largest max_connections for which PGTune's work_mem stays >= 4MB, and its formula."""
+    probe = pg_tune({"memory": memory, "cpus": cpus, "workload": workload, "max_connections": 1})
+    mem_kb = Fraction(memory, _KB)
+    shared_kb = _pg_kb(probe.settings["shared_buffers"])
+    workers = int(probe.settings.get("max_worker_processes", 8))
+    divisor = {"dw": 2, "mixed": 2, "desktop": 6}.get(workload, 1)
+    cap = math.floor((mem_kb - shared_kb) / (3 * _WORK_MEM_FLOOR_KB * divisor)) - workers
+    formula = (
+        f"floor(({float(mem_kb):.0f} kB - shared_buffers {shared_kb} kB) / (3 * 4096 kB"
+        f"{' * ' + str(divisor) if divisor != 1 else ''})) - {workers} worker processes = {cap}"
+        " (beyond it PGTune's work_mem would fall under its 4MB floor)"
+    )
+    return cap, formula
+
+
+def _pg_kb(value: str) -> int:
+    return parse_size("setting", value).bytes // _KB
+
+
+def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]]) -> dict[str, Any]:
+    tune_inputs: dict[str, Any] = {
+        key: server.get(variable)
+        for key, variable in _SERVER_INPUT_VARIABLES.items()
+        if server.get(variable) is not None and key != "max_connections"
+    }
+    tune_inputs.setdefault("pg_version", DEFAULT_POSTGRES_VERSION)
+    workload = tune_inputs.get("workload", "web")
+    memory = parse_size("memory", tune_inputs.get("memory")).bytes
+    reserved = int(server.get("odoo_platform_pg_reserved_connections", DEFAULT_RESERVED))
+    fixed = server.get("odoo_platform_pg_max_connections")
+    cap, cap_formula = _memory_cap(memory, tune_inputs.get("cpus"), workload)
+    explain: dict[str, str] = {"memory_cap": cap_formula}
+    warnings: list[str] = []
+
+    instances = [dict(i) for env in envs for i in env["instances"]]
+    budget = connection_budget({"max_connections": max(cap, reserved + 1), "reserved": reserved,
+                                "instances": instances})
+    demand = budget.settings["demand"]
+    processes = budget.settings["total_processes"]
+    if fixed is not None:
+        max_connections = int(fixed)
+        explain["max_connections"] = f"fixed by odoo_platform_pg_max_connections = {max_connections}"
+    elif demand + reserved <= cap:
+        max_connections = demand + reserved
+        explain["max_connections"] = (
+            f"demand {demand} + reserved {reserved} = {max_connections} (<= memory cap {cap})"
+        )
+    else:
+        max_connections = cap
+        explain["max_connections"] = (
+            f"demand {demand} + reserved {reserved} = {demand + reserved} > memory cap {cap}: capped at {cap}"
+        )
+    db_maxconn = max(1, (max_connections - reserved) // processes) if processes else 0
+    lowered = [i for i in instances if i["db_maxconn"] > db_maxconn]
+    if lowered:
+        explain["db_maxconn"] = (
+            f"demand does not fit: db_maxconn lowered to floor((max_connections {max_connections} - reserved "
+            f"{reserved}) / {processes} processes) = {db_maxconn} for {', '.join(sorted(i['name'] for i in lowered))}"
+        )
+        for item in instances:
+            item["db_maxconn"] = min(item["db_maxconn"], db_maxconn)
+        if db_maxconn < LOW_DB_MAXCONN:
+            warnings.append(
+                f"{name}: db_maxconn {db_maxconn} is below {LOW_DB_MAXCONN}: cron jobs and reports will wait for "
+                "connections; give the server more memory, fewer environments, or a pooler (docs/plan.md)"
+            )
+        if fixed is None:
+            lowered_demand = connection_budget(
+                {"max_connections": max_connections, "reserved": reserved, "instances": instances}
+            ).settings["demand"]
+            max_connections = min(max_connections, lowered_demand + reserved)
+            explain["max_connections"] += f"; after lowering db_maxconn: demand {lowered_demand} + reserved {reserved}"
+            explain["max_connections"] += f" = {max_connections}"
+    budget = connection_budget({"max_connections": max_connections, "reserved": reserved, "instances": instances})
+    if not budget.settings["fits"]:
+        warnings.append(f"{name}: connection demand {budget.settings['demand']} exceeds capacity "
+                        f"{budget.settings['capacity']} (max_connections {max_connections} - reserved {reserved})")
+    tune = pg_tune(dict(tune_inputs, max_connections=max_connections))
+    settings = dict(tune.settings)
+    tune_explain = dict(tune.explain)
+    if max_connections < WORK_MEM_REFERENCE_CONNECTIONS:
+        reference = pg_tune(dict(tune_inputs, max_connections=WORK_MEM_REFERENCE_CONNECTIONS))
+        own, bound = _pg_kb(settings["work_mem"]), _pg_kb(reference.settings["work_mem"])
+        if own > bound:
+            settings["work_mem"] = format_pg_kb(bound)
+            tune_explain["work_mem"] = (
+                f"PGTune at {max_connections} connections gives {format_pg_kb(own)}; bounded to its value at "
+                f"{WORK_MEM_REFERENCE_CONNECTIONS} connections, {format_pg_kb(bound)}: larger sorts squeeze the "
+                "page cache (measured: a 2 GiB container, 40 connections, 10.9MB gave about 15 % less throughput "
+                "than 4.8MB on an Odoo-like mix)"
+            )
+    tiers = [env["tier"] for env in envs]
+    strictest = _strictest(tiers)
+    policy = next(env["policy"]["settings"] for env in envs if env["tier"] == strictest)
+    return {
+        "server": name,
+        "tenants": [env["environment"] for env in envs],
+        "tier": strictest,
+        "tier_reason": f"strictest tier among its tenants ({', '.join(sorted(set(tiers)))})",
+        "backup_mode": policy["backup_mode"],
+        "standby": policy["standby"],
+        "maintenance_window": policy["maintenance_window"],
+        "pg_version": int(tune_inputs["pg_version"]),
+        "memory": memory,
+        "reserved_connections": reserved,
+        "memory_cap_connections": cap,
+        "db_maxconn": {i["name"]: i["db_maxconn"] for i in instances},
+        "budget": _explained(budget),
+        "settings": settings,
+        "explain": dict(tune_explain, **explain),
+        "warnings": warnings + list(tune.warnings) + list(budget.warnings),
+    }
+
+
+def _plan_redis(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]]) -> dict[str, Any]:
+    users = max(int(env.get("concurrent_users") or DEFAULT_USERS) for env in envs)
+    persistent = any(env["policy"]["settings"]["redis_persistence"] != "none" for env in envs)
+    inputs: dict[str, Any] = {"users_per_tenant": users, "tenants": len(envs), "sessions_persistence": persistent}
+    if server.get("odoo_platform_redis_cache_memory") is not None:
+        inputs["cache_maxmemory"] = server["odoo_platform_redis_cache_memory"]
+    sizing = redis_sizing(inputs)
+    return {
+        "server": name,
+        "tenants": [env["environment"] for env in envs],
+        "key_prefixes": {env["environment"]: f"session:{env['environment']}:" for env in envs},
+        **_explained(sizing),
+    }
+
+
+def build_plan(hosts: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Plan every environment and server of the estate; raise PlanError listing every problem."""
+    findings: list[Finding] = []
+    envs: dict[str, dict[str, Any]] = {}
+    for name in environment_names(groups):
+        try:
+            envs[name] = _plan_environment(name, hosts.get(name, {}), groups)
+        except InputError as err:
+            findings.append(_finding(name, err, _ENV_INPUT_VARIABLES, "odoo_platform"))
+    servers: dict[str, dict[str, Any]] = {}
+    for server in sorted({e["postgres_server"] for e in envs.values() if e["postgres_server"]}):
+        placed = [e for e in envs.values() if e["postgres_server"] == server]
+        try:
+            servers[server] = _plan_server(server, hosts.get(server, {}), placed)
+        except InputError as err:
+            findings.append(_finding(server, err, _SERVER_INPUT_VARIABLES, "odoo_platform_pg"))
+    if findings:
+        raise PlanError(findings)
+    _apply_budget(envs, servers)
+    redis = {
+        server: _plan_redis(server, hosts.get(server, {}), [e for e in envs.values() if e["redis_server"] == server])
+        for server in sorted({e["redis_server"] for e in envs.values() if e["redis_server"]})
+    }
+    plan: dict[str, Any] = {
+        "format": PLAN_FORMAT,
+        "tiers": list(TIERS),
+        "environments": {name: _public(env) for name, env in sorted(envs.items())},
+        "postgres_servers": servers,
+        "redis_servers": redis,
+        "warnings": sorted({w for s in servers.values() for w in s["warnings"]}),
+    }
+    plan["hash"] = plan_hash(plan)
+    return plan
+
+
+def _apply_budget(envs: dict[str, dict[str, Any]], servers: Mapping[str, Mapping[str, Any]]) -> None:
+    """Give each environment the db_maxconn its server's budget chose, and resize it with that."""
+    for env in envs.values():
+        server = servers[env["postgres_server"]]
+        chosen = server["db_maxconn"][f"{env['environment']}/web"]
+        if chosen != env["web"]["settings"]["db_maxconn"]:
+            resized = odoo_sizing(dict(env["_sizing_inputs"], db_maxconn=chosen))
+            env["web"] = _explained(resized)
+            env["web"]["explain"]["db_maxconn"] = f"{server['explain']['db_maxconn']} (server {server['server']})"
+        for instance in env["instances"]:
+            instance["db_maxconn"] = server["db_maxconn"][instance["name"]]
+        per_instance = server["budget"]["settings"]["per_instance"]
+        demands = {i["name"]: per_instance[i["name"]]["demand"] for i in env["instances"]}
+        env["connection_limit"] = sum(demands.values())
+        env["connection_limit_explain"] = (
+            " + ".join(f"{name} {demand}" for name, demand in demands.items())
+            + " (replicas at maximum + surge) * processes * db_maxconn: the role's CONNECTION LIMIT"
+        )
+
+
+def _public(env: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in env.items() if not k.startswith("_")}
+
+
+def plan_hash(plan: Mapping[str, Any]) -> str:
+    """sha256 of the plan's canonical JSON (without its own hash)."""
+    body = {k: v for k, v in plan.items() if k != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
