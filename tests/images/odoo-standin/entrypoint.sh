@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Same contract as the official odoo image's /entrypoint.sh: HOST/PORT/USER/PASSWORD (or the
 # linked-container and POSTGRES_* variables, or PASSWORD_FILE) become --db_* arguments unless
 # odoo.conf sets them or the matching PG* variable is set; then wait for PostgreSQL and exec odoo.

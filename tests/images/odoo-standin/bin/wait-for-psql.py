@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 # sysgenpro lab Odoo stand-in (NOT Odoo): the official image's database wait, same inputs.
 import sys
 

@@ -55,7 +55,7 @@ def cron_loop(cfg, stop, parent=None):
                     logging.LoggerAdapter(_logger, {"dbname": name}).info("cron: %d job(s) processed", done)
         except Exception as exc:
             _logger.warning("cron pass failed: %s", exc)
-        for _ in range(CRON_SLEEP):
+        for _second in range(CRON_SLEEP):
             if stop.wait(1) or (parent is not None and os.getppid() != parent):
                 return
 
@@ -78,7 +78,7 @@ def run_threaded(cfg):
     )
     _logger.info("HTTP service (werkzeug) running on %s:%s", socket.gethostname(), cfg["http_port"])
     stop = threading.Event()
-    for _ in range(cfg["max_cron_threads"]):
+    for _cron in range(cfg["max_cron_threads"]):
         threading.Thread(target=cron_loop, args=(cfg, stop), daemon=True).start()
     signal.signal(signal.SIGTERM, _stop)
     try:
@@ -154,7 +154,7 @@ def run_prefork(cfg):
 
     plan = process_plan(cfg["workers"], cfg["max_cron_threads"])
     for role in ("http", "evented", "cron"):
-        for _ in range(plan[role]):
+        for _index in range(plan[role]):
             spawn(role)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -336,7 +336,7 @@ class Handler(BaseHTTPRequestHandler):
         if MAJOR >= 16:
             self.respond(404, b"<h1>Not Found</h1>", "text/html")
         elif not self.server.evented:
-            self.jsonrpc(lambda _params: (_ for _ in ()).throw(RuntimeError("bus.Bus unavailable")))
+            self.jsonrpc(_bus_unavailable)
         else:
             self.jsonrpc(lambda _params: [])
 
@@ -377,6 +377,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True
         _serve_websocket(self.connection)
+
+
+def _bus_unavailable(_params):
+    raise RuntimeError("bus.Bus unavailable")
 
 
 def _serve_websocket(conn, keep_alive=3600):
