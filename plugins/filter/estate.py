@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleError, AnsibleFilterError
+from jinja2 import Undefined
 
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import estate, plan, plan_report
 
@@ -16,9 +17,12 @@ _PREFIX = "odoo_platform_"
 def _read(host: Mapping[str, Any], key: str) -> Any:
     """One templated variable; a template that cannot render is kept as Unresolved, not raised."""
     try:
-        return host[key]
+        value = host[key]
     except AnsibleError as err:  # e.g. an undefined vault variable: the preflight reports it
         return estate.Unresolved(str(getattr(err, "message", err)).splitlines()[0])
+    if isinstance(value, Undefined):  # ansible-core >= 2.19 hands back a marker instead of raising
+        return estate.Unresolved(str(value._undefined_message).splitlines()[0])
+    return value
 
 
 def _environments(groups: Mapping[str, Any], hostvars: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -71,11 +75,17 @@ def estate_plan(groups: Mapping[str, Any], hostvars: Mapping[str, Any]) -> dict[
 
 def estate_plan_report(value: Mapping[str, Any], output: str = "text") -> str:
     """Render a plan from estate_plan as text (for the log), Markdown or HTML."""
-    renderers = {"text": plan_report.render_text, "markdown": plan_report.render_markdown, "html": plan_report.render_html}
+    renderers = {
+        "text": plan_report.render_text,
+        "markdown": plan_report.render_markdown,
+        "html": plan_report.render_html,
+    }
     if output not in renderers:
         raise AnsibleFilterError(f"estate_plan_report: output is {output!r}; use one of {', '.join(renderers)}")
     if not isinstance(value, Mapping) or "environments" not in value:
-        raise AnsibleFilterError("estate_plan_report: the input must be a plan from sysgenpro.odoo_platform.estate_plan")
+        raise AnsibleFilterError(
+            "estate_plan_report: the input must be a plan from sysgenpro.odoo_platform.estate_plan"
+        )
     return renderers[output](value)
 
 

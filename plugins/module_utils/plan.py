@@ -111,8 +111,12 @@ def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Se
     if max_replicas < replicas:
         raise InputError("odoo_platform_max_replicas", max_replicas, f"is below the {replicas} replicas", ">= replicas")
     if max_replicas > replicas and not policy.settings["autoscaling_allowed"]:
-        raise InputError("odoo_platform_max_replicas", max_replicas, f"autoscaling is not allowed in tier {tier}",
-                         f"{replicas} (no autoscaling), or allow it in odoo_platform_tier_overrides")
+        raise InputError(
+            "odoo_platform_max_replicas",
+            max_replicas,
+            f"autoscaling is not allowed in tier {tier}",
+            f"{replicas} (no autoscaling), or allow it in odoo_platform_tier_overrides",
+        )
     cron_apart = replicas > 1
     cron_threads = int(env.get("odoo_platform_cron_threads") or (DEFAULT_CRON_THREADS if cron_apart else 1))
     sizing_inputs = {
@@ -215,8 +219,9 @@ def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]
     warnings: list[str] = []
 
     instances = [dict(i) for env in envs for i in env["instances"]]
-    budget = connection_budget({"max_connections": max(cap, reserved + 1), "reserved": reserved,
-                                "instances": instances})
+    budget = connection_budget(
+        {"max_connections": max(cap, reserved + 1), "reserved": reserved, "instances": instances}
+    )
     demand = budget.settings["demand"]
     processes = budget.settings["total_processes"]
     if fixed is not None:
@@ -224,9 +229,7 @@ def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]
         explain["max_connections"] = f"fixed by odoo_platform_pg_max_connections = {max_connections}"
     elif demand + reserved <= cap:
         max_connections = demand + reserved
-        explain["max_connections"] = (
-            f"demand {demand} + reserved {reserved} = {max_connections} (<= memory cap {cap})"
-        )
+        explain["max_connections"] = f"demand {demand} + reserved {reserved} = {max_connections} (<= memory cap {cap})"
     else:
         max_connections = cap
         explain["max_connections"] = (
@@ -255,8 +258,10 @@ def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]
             explain["max_connections"] += f" = {max_connections}"
     budget = connection_budget({"max_connections": max_connections, "reserved": reserved, "instances": instances})
     if not budget.settings["fits"]:
-        warnings.append(f"{name}: connection demand {budget.settings['demand']} exceeds capacity "
-                        f"{budget.settings['capacity']} (max_connections {max_connections} - reserved {reserved})")
+        warnings.append(
+            f"{name}: connection demand {budget.settings['demand']} exceeds capacity "
+            f"{budget.settings['capacity']} (max_connections {max_connections} - reserved {reserved})"
+        )
     tune = pg_tune(dict(tune_inputs, max_connections=max_connections))
     settings = dict(tune.settings)
     tune_explain = dict(tune.explain)

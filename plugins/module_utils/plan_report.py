@@ -56,14 +56,18 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (dict, list)):
-        return ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else ", ".join(map(str, value))
+        return (
+            ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else ", ".join(map(str, value))
+        )
     return str(value)
 
 
 def render_text(plan: Mapping[str, Any]) -> str:
     """A compact summary for the run log: one line per environment and per server."""
-    lines = [f"Plan {plan['hash'][:12]}: {len(plan['environments'])} environments, "
-             f"{len(plan['postgres_servers'])} PostgreSQL servers"]
+    lines = [
+        f"Plan {plan['hash'][:12]}: {len(plan['environments'])} environments, "
+        f"{len(plan['postgres_servers'])} PostgreSQL servers"
+    ]
     for name, env in plan["environments"].items():
         web, pol = env["web"]["settings"], env["policy"]["settings"]
         lines.append(
@@ -130,9 +134,11 @@ def render_markdown(plan: Mapping[str, Any]) -> str:
             f"backups {server['backup_mode']}, standby {server['standby']}, window {server['maintenance_window']}.",
             "",
         ]
-        rows = [("demand", str(budget["demand"]), server["budget"]["explain"].get("demand", "")),
-                ("reserved", str(server["reserved_connections"]), "superuser, monitoring, backup and admin sessions"),
-                ("memory_cap", str(server["memory_cap_connections"]), server["explain"].get("memory_cap", ""))]
+        rows = [
+            ("demand", str(budget["demand"]), server["budget"]["explain"].get("demand", "")),
+            ("reserved", str(server["reserved_connections"]), "superuser, monitoring, backup and admin sessions"),
+            ("memory_cap", str(server["memory_cap_connections"]), server["explain"].get("memory_cap", "")),
+        ]
         rows += _rows(server["settings"], server["explain"], _SERVER_SETTINGS)
         out += _md_table(rows)
         out += [f"- warning: {w}" for w in server["warnings"]]
@@ -141,8 +147,12 @@ def render_markdown(plan: Mapping[str, Any]) -> str:
         for name, redis in plan["redis_servers"].items():
             sessions = redis["settings"]["sessions"]
             out += ["", f"### {name}", "", f"Tenants: {', '.join(redis['tenants'])}.", ""]
-            out += _md_table([("sessions maxmemory", str(sessions["maxmemory"]), redis["explain"]["sessions"]),
-                              ("sessions policy", sessions["maxmemory_policy"], "sessions must never be evicted")])
+            out += _md_table(
+                [
+                    ("sessions maxmemory", str(sessions["maxmemory"]), redis["explain"]["sessions"]),
+                    ("sessions policy", sessions["maxmemory_policy"], "sessions must never be evicted"),
+                ]
+            )
     if plan["warnings"]:
         out += ["", "## Warnings", ""] + [f"- {w}" for w in plan["warnings"]]
     return "\n".join(out) + "\n"
@@ -155,8 +165,10 @@ def _diagram(plan: Mapping[str, Any]) -> str:
     row, width = 34, 760
     height = max(len(envs), len(servers)) * row + 20
     colour = {"mission_critical": "#c0392b", "regional": "#d68910", "standard": "#2e86c1"}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             'aria-label="placement of environments on database servers" font-family="sans-serif" font-size="12">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        'aria-label="placement of environments on database servers" font-family="sans-serif" font-size="12">'
+    ]
     server_y = {name: 10 + i * row for i, name in enumerate(servers)}
     for i, (name, env) in enumerate(envs):
         y = 10 + i * row
@@ -168,8 +180,10 @@ def _diagram(plan: Mapping[str, Any]) -> str:
     for name, y in server_y.items():
         server = plan["postgres_servers"][name]
         parts.append(f'<rect x="520" y="{y}" width="230" height="24" rx="4" fill="#34495e"/>')
-        parts.append(f'<text x="528" y="{y + 16}" fill="#fff">{html.escape(name)} '
-                     f'max_connections {server["settings"]["max_connections"]}</text>')
+        parts.append(
+            f'<text x="528" y="{y + 16}" fill="#fff">{html.escape(name)} '
+            f"max_connections {server['settings']['max_connections']}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -196,16 +210,22 @@ def render_html(plan: Mapping[str, Any]) -> str:
             level = len(line) - len(line.lstrip("#"))
             body.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
             if line == "## Environments":
-                body.append(f'<figure>{_diagram(plan)}<figcaption>Placement: tier colour (red mission-critical, '
-                            "amber regional, blue standard); dashed = shared tenancy.</figcaption></figure>")
+                body.append(
+                    f"<figure>{_diagram(plan)}<figcaption>Placement: tier colour (red mission-critical, "
+                    "amber regional, blue standard); dashed = shared tenancy.</figcaption></figure>"
+                )
         elif line.startswith("- "):
-            body.append(f"<p class=\"warn\">{html.escape(line[2:])}</p>")
+            body.append(f'<p class="warn">{html.escape(line[2:])}</p>')
         elif line:
             body.append(f"<p>{html.escape(line)}</p>")
     if in_table:
         body.append("</table>")
-    style = ("body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#eee}"
-             ".warn{color:#a04000}")
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Estate plan</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#eee}"
+        ".warn{color:#a04000}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Estate plan</title>'
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

@@ -52,12 +52,14 @@ def ansible_env() -> dict[str, str]:
     return env
 
 
-def run_playbook(inventory: Path, playbook: str, *args: str) -> PlaybookRun:
-    """Run one of the collection's playbooks from the checkout."""
+def run_playbook(inventory: Path, playbook: str, *args: str, cwd: Path = ROOT) -> PlaybookRun:
+    """Run one of the collection's playbooks (the checkout's ansible.cfg applies wherever cwd is)."""
+    env = ansible_env()
+    env["PWD"] = str(cwd)
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook), *args],
-        cwd=ROOT,
-        env=ansible_env(),
+        cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,

@@ -32,7 +32,12 @@ HOSTVARS = {
 
 
 def test_filters_are_registered():
-    assert set(estate_filter.FilterModule().filters()) == {"estate_preflight", "estate_summary"}
+    assert set(estate_filter.FilterModule().filters()) == {
+        "estate_preflight",
+        "estate_summary",
+        "estate_plan",
+        "estate_plan_report",
+    }
 
 
 def test_preflight_passes_and_fails_with_messages():
@@ -57,3 +62,28 @@ def test_summary_rejects_an_unknown_output():
 def test_preflight_rejects_a_wrong_input_type():
     with pytest.raises(AnsibleFilterError, match=r"must be the inventory's 'groups' mapping, got list"):
         estate_filter.estate_preflight(["wh1"], HOSTVARS)
+
+
+def test_plan_filter_and_reports():
+    plan = estate_filter.estate_plan(GROUPS, HOSTVARS)
+    assert set(plan["environments"]) == {"wh1"}
+    assert plan["postgres_servers"]["pg1"]["tenants"] == ["wh1"]
+    text = estate_filter.estate_plan_report(plan)
+    assert text.startswith(f"Plan {plan['hash'][:12]}: 1 environments, 1 PostgreSQL servers")
+    markdown = estate_filter.estate_plan_report(plan, "markdown")
+    assert "| `work_mem` |" in markdown
+    page = estate_filter.estate_plan_report(plan, "html")
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+
+
+def test_plan_filter_names_the_host_when_it_cannot_plan():
+    tiny = {**HOSTVARS, "wh1": {**HOSTVARS["wh1"], "odoo_platform_memory": "128MiB"}}
+    with pytest.raises(
+        AnsibleFilterError, match=r"estate_plan: the inventory cannot be planned: wh1: odoo_platform_memory"
+    ):
+        estate_filter.estate_plan(GROUPS, tiny)
+
+
+def test_plan_report_rejects_other_input():
+    with pytest.raises(AnsibleFilterError, match=r"the input must be a plan"):
+        estate_filter.estate_plan_report({"x": 1})

@@ -186,8 +186,9 @@ def _with(groups_change=None, envs_change=None):
             None,
             {"wh1": {"odoo_platform_memory": "8 gigs"}},
             [
-                "wh1: odoo_platform_memory: '8 gigs' has an unknown unit 'gigs'. Fix: write it like 4GiB (integer bytes, "
-                "PostgreSQL units (kB, MB, GB, TB = powers of 1024), IEC units (KiB, MiB, GiB, TiB), Kubernetes "
+                "wh1: odoo_platform_memory: '8 gigs' has an unknown unit 'gigs'. "
+                "Fix: write it like 4GiB (integer bytes, PostgreSQL units (kB, MB, GB, TB = powers of 1024), "
+                "IEC units (KiB, MiB, GiB, TiB), Kubernetes "
                 "quantities (Ki, Mi, Gi, Ti; decimal k, M, G, T = powers of 1000), e.g. 4GiB, 4096Mi, 4294967296)"
             ],
             id="memory-8-gigs",
