@@ -105,3 +105,21 @@ def test_all_problems_are_reported_in_one_run(lab, inventory_copy):
     assert "wh-south: tenancy group: must be in exactly one of tenancy_dedicated, tenancy_shared (found: none)" in (
         run.stdout
     )
+
+
+def test_a_held_lock_stops_site_before_any_change(lab, inventory_copy, tmp_path):
+    lock_dir = f"odoo_platform_lock_path={tmp_path / 'locks'}"
+    taken = run_playbook(inventory_copy, "lock.yml", "-e", "odoo_platform_lock_action=acquire", "-e", lock_dir)
+    assert taken.rc == 0, taken.stdout + taken.stderr
+    blocked = run_playbook(inventory_copy, "site.yml", "--limit", "wh-north", "-e", lock_dir)
+    assert blocked.rc != 0
+    # The run that took it has ended: the lock is stale, reported with who/when, never taken over silently.
+    assert "estate 'inventory' has a stale lock: run" in blocked.stdout
+    assert "re-run with `-e odoo_platform_lock_break=true`" in blocked.stdout
+    assert "Ping the infrastructure host" not in blocked.stdout
+    again = run_playbook(
+        inventory_copy, "site.yml", "--limit", "wh-north", "-e", lock_dir, "-e", "odoo_platform_lock_break=true"
+    )
+    assert again.rc == 0, again.stdout + again.stderr
+    free = run_playbook(inventory_copy, "site.yml", "--limit", "wh-north", "-e", lock_dir)
+    assert free.rc == 0, "the run released its lock at the end"
