@@ -24,9 +24,8 @@ def connection_budget(inputs: Mapping[str, Any]) -> Result:
     """Sum the worst-case connections of every instance against ``max_connections - reserved``."""
     check_keys(inputs, "connection_budget", KEYS, required=("max_connections", "instances"))
     result = Result()
-    max_connections = read_int(inputs, "max_connections", None, minimum=1)
-    reserved = read_int(inputs, "reserved", 3, minimum=0)
-    assert max_connections is not None and reserved is not None  # required / defaulted above
+    max_connections = _int(inputs, "", "max_connections", None, minimum=1)
+    reserved = _int(inputs, "", "reserved", 3)
     instances = _read_instances(inputs["instances"])
     result.inputs = {"max_connections": max_connections, "reserved": reserved, "instances": instances}
 
@@ -81,8 +80,9 @@ def _int(item: Mapping[str, Any], prefix: str, key: str, default: int | None, mi
     try:
         value = read_int(item, key, default, minimum=minimum)
     except InputError as err:
-        raise InputError(f"{prefix}.{key}", err.value, err.reason, err.accepted) from None
-    assert value is not None  # required keys were checked by check_keys
+        raise InputError(f"{prefix}.{key}" if prefix else key, err.value, err.reason, err.accepted) from None
+    if value is None:  # required keys were checked by check_keys; kept for type checkers
+        raise InputError(f"{prefix}.{key}" if prefix else key, None, "is required", "a whole number")
     return value
 
 

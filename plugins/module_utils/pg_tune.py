@@ -122,7 +122,7 @@ def _read_version(inputs: Mapping[str, Any]) -> int:
         return 15
     accepted = ", ".join(str(v) for v in PG_VERSIONS)
     try:
-        version = int(str(value).split(".")[0]) if not isinstance(value, bool) else -1
+        version = int(str(value).split(".", maxsplit=1)[0]) if not isinstance(value, bool) else -1
     except ValueError:
         version = -1
     if version not in PG_VERSIONS:

@@ -117,7 +117,8 @@ def parse_duration(key: str, value: Any) -> int:
         seconds = Fraction(value)
     elif isinstance(value, str) and _QUANTITY.match(value):
         match = _QUANTITY.match(value)
-        assert match is not None  # checked just above; keeps type checkers quiet
+        if match is None:  # checked just above; keeps type checkers quiet
+            raise InputError(key, value, "cannot be read as a duration", DURATION_ACCEPTED)
         if match.group(2) not in _DURATION:
             raise InputError(key, value, f"has an unknown unit {match.group(2)!r}", DURATION_ACCEPTED)
         seconds = Fraction(match.group(1)) * _DURATION[match.group(2)]

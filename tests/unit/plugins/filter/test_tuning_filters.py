@@ -75,7 +75,7 @@ def test_filter_is_registered_and_explains(name):
     ],
 )
 def test_errors_become_filter_errors(name, inputs, message):
-    module, _ = FILTERS[name]
+    module = FILTERS[name][0]
     with pytest.raises(AnsibleFilterError) as err:
         module.FilterModule().filters()[name](inputs)
     assert err.value.message == message
