@@ -58,6 +58,8 @@ _WORK_MEM_FLOOR_KB = 4 * 1024
 _KB = 1024
 
 _ENV_INPUT_VARIABLES = {
+    "odoo_platform_redis_server": "odoo_platform_redis_server",
+    "odoo_platform_max_replicas": "odoo_platform_max_replicas",
     "cpus": "odoo_platform_cpus",
     "memory": "odoo_platform_memory",
     "odoo_version": "odoo_platform_odoo_version",
@@ -163,6 +165,7 @@ def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Se
         "runtime_host": env.get("odoo_platform_container_host") or env.get("odoo_platform_kubernetes_cluster"),
         "postgres_server": env.get("odoo_platform_postgres_server"),
         "redis_server": env.get("odoo_platform_redis_server"),
+        "redis": _redis_choice(name, env, replicas),
         "hostnames": list(env.get("odoo_platform_hostnames") or []),
         "odoo_version": sizing_inputs["odoo_version"],
         "database": env.get("odoo_platform_database") or identifier(name),
@@ -177,6 +180,32 @@ def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Se
         "instances": instances,
         "concurrent_users": env.get("odoo_platform_concurrent_users"),
     }
+
+
+def _redis_choice(name: str, env: Mapping[str, Any], replicas: int) -> dict[str, Any]:
+    """Whether the environment keeps its sessions in Redis, why, and under which user and key prefix."""
+    server = env.get("odoo_platform_redis_server")
+    wanted = env.get("odoo_platform_redis_enabled")
+    if server and wanted is not False:
+        reason = "placed on a Redis server (odoo_platform_redis_server)"
+        if replicas > 1:
+            reason += f"; required: {replicas} web replicas must share sessions"
+        return {
+            "enabled": True,
+            "reason": reason,
+            "server": server,
+            "user": f"odoo_{identifier(name)}",
+            "key_prefix": f"session:{name}:",
+        }
+    if replicas > 1:
+        raise InputError(
+            "odoo_platform_redis_server",
+            server,
+            f"{replicas} web replicas need shared sessions",
+            "a host of redis_servers, since sessions kept on each replica's disk are lost between replicas",
+        )
+    reason = "disabled by odoo_platform_redis_enabled: false" if server else "one replica: sessions on its volume"
+    return {"enabled": False, "reason": reason, "server": None, "user": None, "key_prefix": None}
 
 
 def _strictest(tiers: Sequence[str]) -> str:
@@ -309,7 +338,8 @@ def _plan_redis(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]]
     return {
         "server": name,
         "tenants": [env["environment"] for env in envs],
-        "key_prefixes": {env["environment"]: f"session:{env['environment']}:" for env in envs},
+        "key_prefixes": {env["environment"]: env["redis"]["key_prefix"] for env in envs},
+        "users": {env["environment"]: env["redis"]["user"] for env in envs},
         **_explained(sizing),
     }
 
@@ -334,8 +364,8 @@ def build_plan(hosts: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequ
         raise PlanError(findings)
     _apply_budget(envs, servers)
     redis = {
-        server: _plan_redis(server, hosts.get(server, {}), [e for e in envs.values() if e["redis_server"] == server])
-        for server in sorted({e["redis_server"] for e in envs.values() if e["redis_server"]})
+        server: _plan_redis(server, hosts.get(server, {}), [e for e in envs.values() if e["redis"]["server"] == server])
+        for server in sorted({e["redis"]["server"] for e in envs.values() if e["redis"]["enabled"]})
     }
     plan: dict[str, Any] = {
         "format": PLAN_FORMAT,

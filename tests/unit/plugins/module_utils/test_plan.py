@@ -34,6 +34,7 @@ def _estate(envs, tiers, servers):
         "tenancy_dedicated": [],
         "postgres_servers": list(servers),
         "container_hosts": ["docker1"],
+        "redis_servers": ["r1"],
     }
     return dict(envs, **servers), groups
 
@@ -42,7 +43,7 @@ def test_shared_server_counts_every_environment_and_follows_the_strictest_tier()
     envs = {
         "wh1": _env("pg1", odoo_platform_cpus=1, odoo_platform_memory="2GiB"),
         "wh2": _env("pg1", odoo_platform_cpus=1, odoo_platform_memory="2GiB"),
-        "dist": _env("pg1", odoo_platform_cpus=2, odoo_platform_memory="4GiB"),
+        "dist": _env("pg1", odoo_platform_cpus=2, odoo_platform_memory="4GiB", odoo_platform_redis_server="r1"),
     }
     hosts, groups = _estate(
         envs,
@@ -106,11 +107,15 @@ def test_work_mem_is_bounded_by_its_value_at_100_connections():
 
 
 def test_more_than_one_replica_runs_cron_apart():
-    envs = {"erp": _env("pg1", odoo_platform_cpus=4, odoo_platform_memory="8GiB")}
+    envs = {"erp": _env("pg1", odoo_platform_cpus=4, odoo_platform_memory="8GiB", odoo_platform_redis_server="r1")}
     hosts, groups = _estate(
         envs, {"erp": "mission_critical"}, {"pg1": {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4}}
     )
-    env = plan.build_plan(hosts, groups)["environments"]["erp"]
+    result = plan.build_plan(hosts, groups)
+    env = result["environments"]["erp"]
+    assert env["redis"]["enabled"] is True
+    assert (env["redis"]["user"], env["redis"]["key_prefix"]) == ("odoo_erp", "session:erp:")
+    assert result["redis_servers"]["r1"]["tenants"] == ["erp"]
     assert env["replicas"] == 2  # mission_critical tier policy
     assert env["cron_apart"] is True
     assert env["web"]["settings"]["max_cron_threads"] == 0
@@ -118,6 +123,19 @@ def test_more_than_one_replica_runs_cron_apart():
     web, cron = env["instances"]
     assert (web["replicas"], web["surge"]) == (2, 1)
     assert (cron["workers"], cron["max_cron_threads"], cron["replicas"], cron["surge"]) == (0, 2, 1, 0)
+
+
+def test_several_replicas_without_redis_are_refused():
+    envs = {"erp": _env("pg1", odoo_platform_cpus=4, odoo_platform_memory="8GiB")}
+    servers = {"pg1": {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4}}
+    hosts, groups = _estate(envs, {"erp": "mission_critical"}, servers)
+    with pytest.raises(plan.PlanError) as err:
+        plan.build_plan(hosts, groups)
+    (finding,) = err.value.findings
+    assert str(finding) == (
+        "erp: odoo_platform_redis_server: None: 2 web replicas need shared sessions. Fix: accepted: "
+        "a host of redis_servers, since sessions kept on each replica's disk are lost between replicas"
+    )
 
 
 def test_every_number_is_explained():
