@@ -386,22 +386,23 @@ def weaknesses(
             "admin_passwd_default",
             "high",
             "the master password (admin_passwd) is Odoo's default 'admin' or unset",
-            "admin_passwd is unset" if admin in (None, False, "", "False") else "admin_passwd is set to the default",
+            "admin_passwd is set to the default" if "admin_passwd" in options else "admin_passwd is unset",
         )
-    if admin not in (None, False, "", "False") and not is_password_hash(admin):
+    if "admin_passwd" in options and admin not in (None, False, "", "False") and not is_password_hash(admin):
         add(
             "admin_passwd_plaintext",
             "high",
             "the master password (admin_passwd) is stored in plain text, not as a pbkdf2 hash",
             "admin_passwd = {}".format(MASK),
         )
-    secret_args = [a for a in argv if a.split("=")[0] in ("-w", "--db_password") or (a[:2] == "-w" and len(a) > 2)]
+    secret_args = [a.split("=")[0] for a in argv if a.split("=")[0] in ("-w", "--db_password")]
+    secret_args += ["-w" for a in argv if a.startswith("-w") and len(a) > 2]
     if secret_args:
         add(
             "secret_on_command_line",
             "high",
             "the database password is on the command line (visible in ps and /proc)",
-            "the service's command line has {}".format(secret_args[0].split("=")[0][:2] + " " + MASK),
+            "the service's command line has {} {}".format(secret_args[0], MASK),
         )
     if role and role.get("superuser"):
         add(

@@ -215,7 +215,7 @@ def differences(facts: Mapping[str, Any]) -> list[dict[str, str]]:
             f"{len(odoo.get('custom_modules') or [])} custom modules copied into the environment's image",
         )
     config = facts.get("config") or {}
-    if config.get("mode") and int(config["mode"], 8) & 0o077:
+    if config.get("mode") and int(config["mode"], 8) & 0o027:
         add("odoo.conf mode", config["mode"], "0640, owned by the Odoo user", "rendered by the role from the vault")
     return found
 
