@@ -49,7 +49,7 @@ def test_duplicate_option_is_refused_like_odoo() -> None:
 
 
 def test_addons_path_f10_empty_entry_resolves_to_the_working_directory() -> None:
-    options, _ = d.parse_odoo_conf(MESSY_CONF)
+    options = d.parse_odoo_conf(MESSY_CONF)[0]
     paths, empty = d.split_addons_path(options["addons_path"], "/srv/odoo", {}, "/opt/odoo")
     # Odoo <= 18: abspath('') of the trailing comma is the process's working directory.
     assert paths == ["/opt/odoo/odoo/addons", "/opt/odoo/enterprise", "/opt/odoo/custom addons", "/srv/odoo"]
@@ -74,7 +74,7 @@ def test_addons_path_19_drops_the_empty_entry() -> None:
     ],
 )
 def test_addons_path_expansion(value: str, expected: list[str]) -> None:
-    paths, _ = d.split_addons_path(value, "/var/lib", {"ADDONS": "/srv/addons"}, "/opt/odoo")
+    paths = d.split_addons_path(value, "/var/lib", {"ADDONS": "/srv/addons"}, "/opt/odoo")[0]
     assert paths == expected
 
 
