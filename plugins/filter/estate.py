@@ -89,6 +89,25 @@ def estate_plan_report(value: Mapping[str, Any], output: str = "text") -> str:
     return renderers[output](value)
 
 
+def estate_with_secret(items: Any, hostvars: Mapping[str, Any], variable: str, key: str) -> list[dict[str, Any]]:
+    """Copy each item and add ``key`` = that item's environment's ``variable`` (a vault secret).
+
+    Plans never hold secrets; the roles get them joined in at the last moment (keep no_log on).
+    """
+    if not isinstance(items, (list, tuple)):
+        raise AnsibleFilterError(f"estate_with_secret: the input must be a list of items, got {type(items).__name__}")
+    joined = []
+    for item in items:
+        name = item.get("environment") if isinstance(item, Mapping) else None
+        if name is None or name not in hostvars:
+            raise AnsibleFilterError(f"estate_with_secret: item {item!r} names no environment of the inventory")
+        value = _read(hostvars[name], variable) if variable in hostvars[name] else None
+        if value is None or isinstance(value, estate.Unresolved):
+            raise AnsibleFilterError(f"estate_with_secret: {name}: {variable} is not defined (run the preflight)")
+        joined.append({**dict(item), key: value})
+    return joined
+
+
 class FilterModule:
     """Estate-wide filters."""
 
@@ -98,4 +117,5 @@ class FilterModule:
             "estate_summary": estate_summary,
             "estate_plan": estate_plan,
             "estate_plan_report": estate_plan_report,
+            "estate_with_secret": estate_with_secret,
         }

@@ -317,6 +317,8 @@ def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]
         "standby": policy["standby"],
         "maintenance_window": policy["maintenance_window"],
         "pg_version": int(tune_inputs["pg_version"]),
+        "client_networks": [str(n) for n in server.get("odoo_platform_pg_client_networks") or []],
+        "tenant_roles": [],
         "memory": memory,
         "reserved_connections": reserved,
         "memory_cap_connections": cap,
@@ -379,7 +381,7 @@ def build_plan(hosts: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequ
     return plan
 
 
-def _apply_budget(envs: dict[str, dict[str, Any]], servers: Mapping[str, Mapping[str, Any]]) -> None:
+def _apply_budget(envs: dict[str, dict[str, Any]], servers: Mapping[str, dict[str, Any]]) -> None:
     """Give each environment the db_maxconn its server's budget chose, and resize it with that."""
     for env in envs.values():
         server = servers[env["postgres_server"]]
@@ -396,6 +398,15 @@ def _apply_budget(envs: dict[str, dict[str, Any]], servers: Mapping[str, Mapping
         env["connection_limit_explain"] = (
             " + ".join(f"{name} {demand}" for name, demand in demands.items())
             + " (replicas at maximum + surge) * processes * db_maxconn: the role's CONNECTION LIMIT"
+        )
+        server["tenant_roles"].append(
+            {
+                "environment": env["environment"],
+                "database": env["database"],
+                "role": env["db_role"],
+                "connection_limit": env["connection_limit"],
+                "networks": server["client_networks"],
+            }
         )
 
 

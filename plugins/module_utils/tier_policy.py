@@ -83,7 +83,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "odoo_replicas": 1,
         "autoscaling_allowed": False,
         "redis_persistence": "rdb",
-        "maintenance_window": "any 20:00-06:00",
+        "maintenance_window": "daily 20:00-06:00",
         "patch_cadence_days": 90,
         "log_min_duration_statement_ms": 2000,
         "restore_drill_every_days": 90,

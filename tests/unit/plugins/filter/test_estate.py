@@ -37,6 +37,7 @@ def test_filters_are_registered():
         "estate_summary",
         "estate_plan",
         "estate_plan_report",
+        "estate_with_secret",
     }
 
 
@@ -87,3 +88,12 @@ def test_plan_filter_names_the_host_when_it_cannot_plan():
 def test_plan_report_rejects_other_input():
     with pytest.raises(AnsibleFilterError, match=r"the input must be a plan"):
         estate_filter.estate_plan_report({"x": 1})
+
+
+def test_with_secret_joins_the_environment_secret():
+    items = [{"environment": "wh1", "database": "wh1"}]
+    (joined,) = estate_filter.estate_with_secret(items, HOSTVARS, "odoo_platform_db_password", "password")
+    assert joined == {"environment": "wh1", "database": "wh1", "password": "kT9v-2qLx_Wm8rPz"}
+    assert "password" not in items[0], "the plan item itself must stay secret-free"
+    with pytest.raises(AnsibleFilterError, match=r"wh1: odoo_platform_redis_password is not defined"):
+        estate_filter.estate_with_secret(items, HOSTVARS, "odoo_platform_redis_password", "password")
