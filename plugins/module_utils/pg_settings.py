@@ -42,6 +42,8 @@ LIST_SETTINGS = frozenset(
 # Contexts (pg_settings.context) whose new value needs a server restart, or cannot be set at all.
 RESTART_CONTEXTS = frozenset({"postmaster"})
 READ_ONLY_CONTEXTS = frozenset({"internal"})
+# Contexts whose new value reaches only sessions started after the reload.
+BACKEND_CONTEXTS = frozenset({"backend", "superuser-backend"})
 
 # Where a live value comes from a role, database or session override (ALTER ROLE/DATABASE SET):
 # the server-wide configuration cannot change what this session sees, so only the file counts.

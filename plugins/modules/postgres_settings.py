@@ -10,8 +10,8 @@ short_description: Apply many PostgreSQL server settings with ALTER SYSTEM in on
 version_added: 0.1.0
 description:
   - Brings a whole mapping of server settings to the wanted values in one module execution (one connection, two
-    reads, one C(ALTER SYSTEM) per differing setting, at most one C(pg_reload_conf())), instead of one task per
-    setting.
+    reads, one C(ALTER SYSTEM) per differing setting, at most one C(pg_reload_conf()), and after a reload one more
+    connection to read what new sessions get), instead of one task per setting.
   - Values are compared unit-aware, as PostgreSQL itself parses them (C(pg_settings.unit) and C(vartype)); V(1GB)
     equals V(131072) for C(shared_buffers), whose unit is 8kB pages; V(on), V(true) and V(yes) are the same boolean;
     the elements of list settings such as C(shared_preload_libraries) are compared without quotes and blanks.
@@ -188,6 +188,7 @@ from typing import Any  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.pg_settings import (  # noqa: E402
+    BACKEND_CONTEXTS,
     Plan,
     Setting,
     SettingError,
@@ -278,8 +279,13 @@ def _wait_for_reload(cursor: Any, names: list[str], wanted: dict[str, Any]) -> t
     deadline = time.monotonic() + _RELOAD_WAIT_SECONDS
     while True:
         current = _read(cursor, names)
+        # Backend-context settings (log_connections) never change in a running session.
         settled = all(
-            current[name].pending_restart or is_live(current[name], wanted[name]) for name in wanted if name in current
+            current[name].pending_restart
+            or current[name].context in BACKEND_CONTEXTS
+            or is_live(current[name], wanted[name])
+            for name in wanted
+            if name in current
         )
         if settled or time.monotonic() >= deadline:
             return current, settled
@@ -370,6 +376,14 @@ def _run(module: AnsibleModule, cursor: Any, desired: dict[str, Any], wanted: di
         after, settled = _wait_for_reload(cursor, names, wanted)
         if not settled:
             module.warn(f"the reload had not taken effect after {_RELOAD_WAIT_SECONDS:.0f} s; check the server log")
+        if any(after[name].context in BACKEND_CONTEXTS for name in names):
+            # This session keeps its backend-context values; a new one, forked after the reload that
+            # this session has seen, shows what every new connection gets.
+            fresh = _connect(module)
+            try:
+                after = _read(fresh.cursor(), names)
+            finally:
+                fresh.close()
     restart_required = sorted(
         name for name in names if after[name].context == "postmaster" and not is_live(after[name], wanted[name])
     )

@@ -151,7 +151,9 @@ def test_check_mode_then_real_then_again(capsys: pytest.CaptureFixture[str], ser
         "pending_restart": False,
     }
     assert server.statements == checked["executed_queries"]
-    assert server.connections == 2  # one connection per call, however many settings
+    # One connection per call however many settings, plus one after the reload to read log_connections
+    # (context superuser-backend) as new sessions get it.
+    assert server.connections == 3
 
     # Staged for the maintenance window: configured, not live. Not written again, not "changed".
     again = _run(capsys, PLAN)
