@@ -12,13 +12,16 @@ BIN := $(VENV)/bin
 COLLECTION_LINK := .ansible/collections/ansible_collections/sysgenpro/odoo_platform
 INVENTORY ?= inventories/demo
 PYTEST_ARGS ?=
+# Extra ansible-playbook arguments for the demo, e.g. DEMO_ARGS="--limit wh-north" or
+# DEMO_ARGS="-e odoo_platform_lock_break=true" after an interrupted run left a stale lock.
+DEMO_ARGS ?=
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(ROOT)/.ansible/collections
 export ANSIBLE_FORCE_COLOR := false
 
-.PHONY: help venv collection lab lab-clean demo test lint yamllint ruff ansible-lint sanity units integration doc-check build constraints clean
+.PHONY: help venv collection lab lab-clean demo test lint yamllint ruff ansible-lint sanity units integration molecule doc-check build constraints clean
 
 help:  ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,11 +33,19 @@ $(BIN)/.installed: requirements.txt constraints.txt
 	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
 	@touch $@
 
+# Policy checker for rendered Kubernetes objects, in a venv of its own: checkov pins packaging
+# and boto3 versions that would downgrade the main toolchain.
+TOOLS_VENV := $(ROOT)/.venv-tools
+$(TOOLS_VENV)/.installed: requirements/tools-constraints.txt
+	@python3 -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install -q -c requirements/tools-constraints.txt checkov
+	@touch $@
+
 $(COLLECTION_LINK):
 	@mkdir -p $(dir $@)
 	@ln -sfn ../../../.. $@
 
-venv: $(BIN)/.installed $(COLLECTION_LINK)  ## Create .venv with the pinned toolchain; link the checkout as a collection
+venv: $(BIN)/.installed $(TOOLS_VENV)/.installed $(COLLECTION_LINK)  ## Create .venv (+ .venv-tools) with the pinned toolchain; link the checkout
 collection: $(COLLECTION_LINK)
 
 lab: venv  ## Start Docker Engine and build the lab images that are missing or out of date
@@ -45,9 +56,9 @@ lab-clean:  ## Remove only what the lab created (containers, networks, volumes, 
 
 demo: lab  ## The main job: run playbooks/site.yml against the demo estate
 	ansible-playbook -i $(INVENTORY) playbooks/lab.yml
-	ansible-playbook -i $(INVENTORY) playbooks/site.yml
+	ansible-playbook -i $(INVENTORY) playbooks/site.yml $(DEMO_ARGS)
 
-test: lint units integration  ## Every lint and test gate (CI runs this)
+test: lint units integration molecule  ## Every lint and test gate (CI runs this)
 
 lint: yamllint ruff ansible-lint doc-check sanity  ## ansible-lint (production), yamllint, ruff, ansible-doc, ansible-test sanity
 
@@ -73,6 +84,11 @@ units: venv  ## Unit tests (pure Python, no lab)
 integration: lab  ## Integration tests against the real lab (Docker Engine, real services)
 	pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
+MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
+
+molecule: lab  ## Molecule scenarios of the roles (converge, idempotence, verify) on lab "VMs"
+	@for s in $(MOLECULE_SCENARIOS); do echo "== molecule $$s"; scripts/molecule.sh $$s || exit 1; done
+
 build: venv  ## Build the collection tarball (build_ignore keeps lab and test clutter out)
 	ansible-galaxy collection build --force --output-path build/
 
@@ -83,4 +99,4 @@ constraints:  ## Re-pin constraints.txt from a fresh resolve of requirements.txt
 	  echo "# Update: make constraints"; build/constraints-venv/bin/pip freeze; } > constraints.txt
 
 clean:  ## Remove the venv, caches and build output (not the lab: see lab-clean)
-	rm -rf .venv .ansible .cache build tests/output .pytest_cache .ruff_cache
+	rm -rf .venv .venv-tools .ansible .cache build tests/output .pytest_cache .ruff_cache
