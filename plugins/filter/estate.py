@@ -52,14 +52,22 @@ def estate_preflight(groups: Mapping[str, Any], hostvars: Mapping[str, Any]) -> 
 
 
 def estate_summary(
-    groups: Mapping[str, Any], hostvars: Mapping[str, Any], only: list[str] | None = None, output: str = "rows"
+    groups: Mapping[str, Any],
+    hostvars: Mapping[str, Any],
+    *,
+    only: list[str] | None = None,
+    output: str = "rows",
+    plan: Mapping[str, Any] | None = None,
+    containers: list[Any] | None = None,
 ) -> list[Any] | str:
-    """One row per environment (tier, tenancy, runtime, placement, version, hostnames), or text lines."""
+    """One row per environment (placement, plan figures, runtime health), or an aligned text table."""
     if output not in ("rows", "table"):
         raise AnsibleFilterError(f"estate_summary: output is {output!r}; use 'rows' or 'table'")
     plain = _plain_groups(groups)
     names = None if only is None else [str(n) for n in only]
     rows = estate.summary(_environments(plain, hostvars), plain, names)
+    if plan is not None or containers is not None:
+        rows = estate.enrich(rows, plan, containers)
     return "\n".join(estate.summary_table(rows)) if output == "table" else rows
 
 

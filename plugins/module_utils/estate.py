@@ -395,12 +395,50 @@ _TABLE_COLUMNS = (
     ("environment", "ENVIRONMENT"),
     ("tier", "TIER"),
     ("tenancy", "TENANCY"),
-    ("runtime", "RUNTIME"),
-    ("runtime_host", "RUNS ON"),
-    ("postgres_server", "DATABASE SERVER"),
-    ("odoo_version", "ODOO"),
     ("hostnames", "URL"),
+    ("image", "IMAGE"),
+    ("workers", "WORKERS"),
+    ("limits", "MEMORY SOFT/HARD"),
+    ("database", "DATABASE"),
+    ("redis", "SESSIONS"),
+    ("health", "HEALTH"),
 )
+_ENV_LABEL = "org.sysgenpro.odoo.environment"
+
+
+def _mib(value: Any) -> str:
+    return f"{int(value) // (1024 * 1024)}Mi"
+
+
+def enrich(
+    rows: Sequence[Mapping[str, Any]], plan: Mapping[str, Any] | None, containers: Sequence[Mapping[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """Add what the plan chose and what the runtime reports (Docker's container list) to summary rows."""
+    if containers is not None:
+        # Several inventory container hosts may be one engine (the lab): count each container once.
+        containers = list({str(c.get("Id", id(c))): c for c in containers}.values())
+    out = []
+    for row in rows:
+        item = dict(row)
+        env = ((plan or {}).get("environments") or {}).get(row["environment"])
+        if env:
+            web = env["web"]["settings"]
+            cron = f" + cron {env['cron_threads']}" if env["cron_apart"] else f", cron {web['max_cron_threads']}"
+            item["workers"] = f"{web['workers']} x{env['replicas']}{cron}"
+            item["limits"] = f"{_mib(web['limit_memory_soft'])}/{_mib(web['limit_memory_hard'])}"
+            item["database"] = f"{env['database']}@{env['postgres_server']} (limit {env['connection_limit']})"
+            redis = env.get("redis") or {}
+            item["redis"] = f"redis {redis['user']}@{redis['server']}" if redis.get("enabled") else "volume"
+            if env.get("lifecycle") == "onboarding":
+                item["health"] = "onboarding"
+        if containers is not None and "health" not in item:
+            mine = [c for c in containers if (c.get("Labels") or {}).get(_ENV_LABEL) == row["environment"]]
+            running = [c for c in mine if c.get("State") == "running"]
+            healthy = [c for c in running if "(healthy)" in str(c.get("Status", ""))]
+            item["image"] = ", ".join(sorted({str(c.get("Image")) for c in running})) or "-"
+            item["health"] = f"{len(healthy)}/{len(running)} healthy" if running else "not running"
+        out.append(item)
+    return out
 
 
 def summary_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -273,12 +273,61 @@ def test_summary_rows_and_table():
         "ENVIRONMENT",
         "TIER",
         "TENANCY",
-        "RUNTIME",
-        "RUNS",
-        "ON",
-        "DATABASE",
-        "SERVER",
-        "ODOO",
         "URL",
+        "IMAGE",
+        "WORKERS",
+        "MEMORY",
+        "SOFT/HARD",
+        "DATABASE",
+        "SESSIONS",
+        "HEALTH",
     ]
-    assert lines[1].split()[:6] == ["erp", "mission_critical", "dedicated", "kubernetes", "k8s-a", "pg1"]
+    assert lines[1].split()[:5] == ["erp", "mission_critical", "dedicated", "https://erp.example.com/", "-"]
+
+
+def test_summary_enriched_with_plan_and_containers():
+    rows = estate.summary(ENVS, GROUPS, only=["wh1"])
+    plan = {
+        "environments": {
+            "wh1": {
+                "web": {
+                    "settings": {
+                        "workers": 3,
+                        "max_cron_threads": 1,
+                        "limit_memory_soft": 629145600,
+                        "limit_memory_hard": 1677721600,
+                    }
+                },
+                "replicas": 1,
+                "cron_apart": False,
+                "cron_threads": 1,
+                "database": "wh1",
+                "postgres_server": "pg2",
+                "connection_limit": 40,
+                "redis": {"enabled": True, "user": "odoo_wh1", "server": "r1"},
+                "lifecycle": "active",
+            }
+        }
+    }
+    label = {"org.sysgenpro.odoo.environment": "wh1"}
+    containers = [
+        {"Id": "a1", "Labels": label, "State": "running", "Status": "Up 2 minutes (healthy)", "Image": "odoo:18.0"},
+        {"Id": "a1", "Labels": label, "State": "running", "Status": "Up 2 minutes (healthy)", "Image": "odoo:18.0"},
+        {
+            "Id": "b2",
+            "Labels": label,
+            "State": "running",
+            "Status": "Up 1 minute (health: starting)",
+            "Image": "odoo:18.0",
+        },
+        {"Labels": {"org.sysgenpro.odoo.environment": "erp"}, "State": "running", "Status": "Up (healthy)"},
+    ]
+    (row,) = estate.enrich(rows, plan, containers)
+    assert row["workers"] == "3 x1, cron 1"
+    assert row["limits"] == "600Mi/1600Mi"  # the Odoo docs' sample limits, per worker
+    assert row["database"] == "wh1@pg2 (limit 40)"
+    assert row["redis"] == "redis odoo_wh1@r1"
+    assert row["image"] == "odoo:18.0"
+    assert row["health"] == "1/2 healthy"
+    (stopped,) = estate.enrich(rows, plan, [])
+    assert stopped["health"] == "not running"
