@@ -255,7 +255,7 @@ def k8s_objects(spec: Mapping[str, Any], options: Mapping[str, Any] | None = Non
     }
     if opts["storage_class"]:
         pvc_spec["storageClassName"] = str(opts["storage_class"])
-    config_data = {k: v for k, v in spec["env"].items()}
+    config_data = dict(spec["env"])
     if "PGSSLROOTCERT" in spec["env"]:
         config_data["db-ca.crt"] = spec["files"]["db-ca.crt"]
     quota = _quota(spec)
