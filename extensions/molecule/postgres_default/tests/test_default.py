@@ -102,7 +102,10 @@ def test_pg_hba_rules_are_exactly_the_planned_ones(host, plan):
         "hostnossl|replication|all|0.0.0.0|0.0.0.0|reject|",
         "hostnossl|replication|all|::|::|reject|",
         "hostssl|wh_north|odoo_wh_north|127.0.0.1|255.255.255.255|scram-sha-256|",
+        # Odoo also opens the maintenance database (wait-for-psql, db_server_status, db existence).
+        "hostssl|postgres|odoo_wh_north|127.0.0.1|255.255.255.255|scram-sha-256|",
         "hostssl|wh_south|odoo_wh_south|10.99.0.0|255.255.255.0|scram-sha-256|",
+        "hostssl|postgres|odoo_wh_south|10.99.0.0|255.255.255.0|scram-sha-256|",
         "hostssl|all|all|172.16.0.0|255.240.0.0|scram-sha-256|",
         "host|all|all|0.0.0.0|0.0.0.0|reject|",
         "host|all|all|::|::|reject|",
