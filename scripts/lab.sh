@@ -3,7 +3,8 @@
 #
 #   scripts/lab.sh engine   start Docker Engine (install Debian's docker.io first if needed)
 #   scripts/lab.sh images   build the lab images that are missing or out of date
-#   scripts/lab.sh up       engine + images
+#   scripts/lab.sh registry start Debian's docker-registry on 127.0.0.1:5000 (install it first if needed)
+#   scripts/lab.sh up       engine + images + registry
 #   scripts/lab.sh clean    remove only what the lab created (label org.sysgenpro.lab=true)
 #
 # Everything here is idempotent: a second call finds what exists and returns quickly.
@@ -17,6 +18,8 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${ROOT}/.cache/lab"
 DOCKERD_LOG="/var/log/sysgenpro-lab-dockerd.log"
+REGISTRY_ADDR="${REGISTRY_ADDR:-127.0.0.1:5000}"
+REGISTRY_LOG="/var/log/sysgenpro-lab-registry.log"
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -104,8 +107,14 @@ SRC
 build_context() {
   local dir="$1" image="$2"
   shift 2
-  local hash
+  local hash arg
   hash="$(context_hash "${dir}")"
+  # A lab image named in the build arguments is a build input too: rebuild when it changes.
+  for arg in "$@"; do
+    case "${arg}" in
+      *=${LAB_PREFIX}/*) hash="$(printf '%s %s' "${hash}" "$(docker image inspect -f '{{.Id}}' "${arg#*=}")" | sha256sum | cut -c1-16)" ;;
+    esac
+  done
   if image_exists "${image}" && [ "$(docker image inspect -f '{{ index .Config.Labels "org.sysgenpro.lab.context" }}' "${image}")" = "${hash}" ]; then
     log "${image} is up to date"
     return 0
@@ -122,7 +131,12 @@ images() {
   # Extra images (for example the Odoo stand-in) declare themselves in tests/images/<name>/lab-image:
   # one line "<image name:tag> [extra docker build args]" per image to build from that context.
   local spec context
+  # The stand-in first: other test images copy its code.
+  local specs=("${ROOT}/tests/images/odoo-standin/lab-image")
   for spec in "${ROOT}"/tests/images/*/lab-image; do
+    [ "${spec}" = "${specs[0]}" ] || specs+=("${spec}")
+  done
+  for spec in "${specs[@]}"; do
     [ -e "${spec}" ] || continue
     context="${spec%/lab-image}"
     while read -r name args <&3; do
@@ -131,6 +145,44 @@ images() {
       build_context "${context}" "${LAB_PREFIX}/${name}" ${args:-}
     done 3<"${spec}"
   done
+}
+
+# The estate's registry for derived images (odoo_container_registry). A host process, not a container:
+# no image can be pulled here. Loopback only, no TLS: Docker trusts 127.0.0.0/8 as an insecure registry.
+registry() {
+  if curl -fsS -o /dev/null "http://${REGISTRY_ADDR}/v2/" 2>/dev/null; then
+    log "registry is running on ${REGISTRY_ADDR}"
+    return 0
+  fi
+  if ! command -v docker-registry >/dev/null 2>&1; then
+    log "installing Debian's docker-registry"
+    apt_install docker-registry
+  fi
+  local config="${CACHE}/registry.yml" storage="/var/lib/docker-registry"
+  mkdir -p "${CACHE}"
+  as_root mkdir -p "${storage}"
+  # Our own config (the package's listens on every interface): loopback, filesystem storage, deletes allowed.
+  cat >"${config}" <<CONF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: ${storage}
+  delete:
+    enabled: true
+http:
+  addr: ${REGISTRY_ADDR}
+CONF
+  # Started by hand, whether or not systemd runs (the package's unit listens on every interface).
+  log "starting docker-registry on ${REGISTRY_ADDR} (log: ${REGISTRY_LOG})"
+  as_root sh -c "nohup docker-registry serve '${config}' >>'${REGISTRY_LOG}' 2>&1 &"
+  for _ in $(seq 1 40); do
+    curl -fsS -o /dev/null "http://${REGISTRY_ADDR}/v2/" 2>/dev/null && { log "registry is ready"; return 0; }
+    sleep 0.25
+  done
+  tail -n 20 "${REGISTRY_LOG}" >&2 || true
+  die "docker-registry did not start; see ${REGISTRY_LOG}"
 }
 
 clean() {
@@ -148,7 +200,8 @@ clean() {
 case "${1:-up}" in
   engine) engine ;;
   images) engine; images ;;
-  up) engine; images ;;
+  registry) registry ;;
+  up) engine; images; registry ;;
   clean) clean ;;
-  *) die "usage: $0 engine|images|up|clean" ;;
+  *) die "usage: $0 engine|images|registry|up|clean" ;;
 esac

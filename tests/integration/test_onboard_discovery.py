@@ -9,7 +9,6 @@ Everything carries org.sysgenpro.lab=true and is removed at the end.
 
 from __future__ import annotations
 
-import filecmp
 import json
 import subprocess
 import time
@@ -47,18 +46,6 @@ WEAKNESSES = [
     "list_db_enabled",
     "config_world_readable",
 ]
-
-
-def test_fixture_standin_copy_is_current() -> None:
-    """tests/images/legacy-host carries copies of the stand-in (the build context cannot reach it)."""
-    here = ROOT / "tests" / "images"
-    compared = filecmp.dircmp(
-        here / "odoo-standin" / "standin", here / "legacy-host" / "standin", ignore=["__pycache__"]
-    )
-    assert (compared.left_only, compared.right_only, compared.diff_files) == ([], [], []), (
-        "refresh: cp tests/images/odoo-standin/standin/*.py tests/images/legacy-host/standin/"
-    )
-    assert filecmp.cmp(here / "odoo-standin" / "bin" / "odoo", here / "legacy-host" / "odoo-bin", shallow=False)
 
 
 def _docker(*args: str) -> str:
@@ -248,4 +235,8 @@ def test_onboard_assess_reports_every_weakness(legacy: dict[str, Any]) -> None:
     by_script = json.loads((script_out / "facts.json").read_text(encoding="utf-8"))
     for facts in (by_module, by_script):
         facts["host"].pop("python")  # the module runs under AnsiballZ, the script under python3: same version here
+        # A live database's on-disk size moves between two reads (statistics, autovacuum); the
+        # size itself is asserted against the fixture in the discovery test.
+        for database in facts["databases"]:
+            database.pop("size_bytes", None)
     assert by_script == by_module
