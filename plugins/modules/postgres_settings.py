@@ -17,7 +17,7 @@ description:
     the elements of list settings such as C(shared_preload_libraries) are compared without quotes and blanks.
   - A setting is compared with what is B(configured) (the last entry for it in the configuration files,
     C(pg_file_settings); C(ALTER SYSTEM) writes C(postgresql.auto.conf)) and with what is B(live) (C(pg_settings)).
-    A value that is configured but waits for a restart (staged for a maintenance window) is not written again: the
+    A value that is configured but waits for a restart (staged for a maintenance window) is not written again; the
     module reports it in RV(restart_required) with C(changed=false).
   - The module never restarts the server. It reloads the configuration when it wrote something, or when a value that
     needs no restart is configured but not live yet.
@@ -41,7 +41,7 @@ options:
   settings:
     description:
       - The settings to apply, as a mapping of name to value in units PostgreSQL accepts, for example
-        C({shared_buffers: 512MB, max_connections: 60, log_connections: true}).
+        V(512MB) for C(shared_buffers), V(60) for C(max_connections), V(true) for C(log_connections).
       - Numbers and YAML booleans are accepted (V(true) is written as V(on)).
       - Settings that are not listed are left as they are; remove one with C(ALTER SYSTEM RESET) by hand.
       - A setting of an extension (a name with a dot) must already be in C(pg_settings), that is its library loaded.

@@ -125,7 +125,7 @@ def _connect(host, *, address: str, db: str, user: str, password: str, sslmode: 
         conninfo,
     )
     log = ""
-    for _ in range(20):
+    for _attempt in range(20):
         log = host.run("tail -c +%s %s", str(offset + 1), PG_LOG).stdout
         if cmd.rc == 0 or "FATAL" in log:
             break
@@ -154,7 +154,7 @@ def own_address(host):
 
 def test_tenant_connects_to_its_own_database_over_verified_tls(host, tenants):
     north = tenants["wh-north"]
-    rc, out, err, _ = _connect(
+    rc, out, err, _log = _connect(
         host,
         address="127.0.0.1",
         db=north["database"],
@@ -169,7 +169,7 @@ def test_tenant_connects_to_its_own_database_over_verified_tls(host, tenants):
 def test_tenant_cannot_reach_another_tenants_database(host, tenants):
     north, south = tenants["wh-north"], tenants["wh-south"]
     # From its own network only the final reject rule matches: 28000 invalid_authorization_specification.
-    rc, _, err, log = _connect(
+    rc, _out, err, log = _connect(
         host,
         address="127.0.0.1",
         db=south["database"],
@@ -185,7 +185,7 @@ def test_tenant_cannot_reach_another_tenants_database(host, tenants):
 def test_connect_privilege_is_the_second_wall(host, tenants, own_address):
     north, south = tenants["wh-north"], tenants["wh-south"]
     # The admin network's rule lets any role through pg_hba; CONNECT is only the owner's: 42501.
-    rc, _, err, log = _connect(
+    rc, _out, err, log = _connect(
         host,
         address=own_address,
         db=south["database"],
@@ -200,7 +200,7 @@ def test_connect_privilege_is_the_second_wall(host, tenants, own_address):
 
 def test_plain_tcp_is_rejected(host, tenants):
     north = tenants["wh-north"]
-    rc, _, err, log = _connect(
+    rc, _out, err, log = _connect(
         host,
         address="127.0.0.1",
         db=north["database"],
@@ -215,7 +215,7 @@ def test_plain_tcp_is_rejected(host, tenants):
 
 def test_wrong_password_is_refused(host, tenants):
     north = tenants["wh-north"]
-    rc, _, err, log = _connect(
+    rc, _out, err, log = _connect(
         host,
         address="127.0.0.1",
         db=north["database"],

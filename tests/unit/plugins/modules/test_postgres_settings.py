@@ -37,7 +37,7 @@ class FakeServer:
         self.connections = 0
 
     def reload(self) -> None:
-        configured = {name: value for name, value, _ in self.files}
+        configured = {name: value for name, value, _error in self.files}
         self.files = []
         for name, value in configured.items():
             spec = self.live[name]
@@ -52,9 +52,9 @@ class FakeServer:
                 self.files.append((name, value, None))
 
     def restart(self) -> None:
-        for name, value, _ in self.files:
+        for name, value, _error in self.files:
             self.live[name] = self.live[name]._replace(setting=value, display=value, pending_restart=False)
-        self.files = [(name, value, None) for name, value, _ in self.files]
+        self.files = [(name, value, None) for name, value, _error in self.files]
 
 
 class FakeCursor:
