@@ -127,7 +127,11 @@ def _forget(client: docker.DockerClient, repo: str) -> None:
 def _play(state, *args: str) -> tuple[int, str]:
     started = time.monotonic()
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(state["tmp"] / "hosts.yml"), str(state["playbook"]), *args],
+        [
+            str(VENV_BIN / "ansible-playbook"),
+            *("-i", str(state["tmp"] / state.get("hosts", "hosts.yml"))),
+            *(str(state["playbook"]), *args),
+        ],
         cwd=ROOT,
         env=ansible_env(),
         capture_output=True,
@@ -169,6 +173,81 @@ def test_second_run_does_not_rebuild(build):
     changed, ref = _play(build)
     assert (changed, ref) == (0, build["ref"])
     assert build["client"].images.get(ref).id == image_id
+
+
+ROLE_INVENTORY = """\
+all:
+  children:
+    environments:
+      hosts:
+        itest-img:
+          odoo_platform_tenant: itest-imaging
+          odoo_platform_postgres_server: itest-img-pg
+          odoo_platform_hostnames: [itest-img.lab.test]
+      vars:
+        ansible_connection: local
+        ansible_python_interpreter: "{{ ansible_playbook_python }}"
+        odoo_platform_runtime: docker
+        odoo_platform_odoo_version: "18.0"
+        odoo_platform_container_host: itest-docker
+        odoo_platform_cpus: 1
+        odoo_platform_memory: 1GiB
+    tier_standard: {hosts: {itest-img: }}
+    tenancy_shared: {hosts: {itest-img: }}
+    postgres_servers:
+      hosts:
+        itest-img-pg:
+      vars:
+        odoo_platform_pg_memory: 2GiB
+        odoo_platform_pg_cpus: 2
+    container_hosts:
+      hosts:
+        itest-docker:
+"""
+ROLE_PLAYBOOK = """\
+- name: Compute the spec with the derived image
+  hosts: environments
+  gather_facts: false
+  tasks:
+    - name: Compute the plan
+      ansible.builtin.set_fact:
+        __plan: "{{{{ groups | sysgenpro.odoo_platform.estate_plan(hostvars) }}}}"
+      tags: [always]
+    - name: Run the role up to the spec
+      ansible.builtin.include_role:
+        name: sysgenpro.odoo_platform.odoo_container
+      vars:
+        odoo_container_plan: "{{{{ __plan.environments[inventory_hostname] }}}}"
+        odoo_container_image: must-not-be-deployed:latest
+        odoo_container_build_image: true
+        odoo_container_base_image: {base}
+        odoo_container_addons: ["{addon}"]
+        odoo_container_registry: {registry}
+        odoo_container_db_host: itest-img-pg
+        odoo_container_db_sslmode: disable
+        odoo_container_db_password: not-used
+        odoo_container_admin_password: not-used
+      tags: [always]
+    - name: Print the image the environment deploys
+      ansible.builtin.debug:
+        msg: "DEPLOY={{{{ __odoo_container_spec.image }}}}"
+      tags: [always]
+"""
+
+
+def test_role_deploys_the_pushed_tag(build):
+    """Through the role's main entry (image step, then spec): the spec carries the pushed tag, nothing rebuilt."""
+    (build["tmp"] / "role-hosts.yml").write_text(ROLE_INVENTORY)
+    playbook = build["tmp"] / "role.yml"
+    playbook.write_text(
+        ROLE_PLAYBOOK.format(
+            base=BASE,
+            addon=build["addon"],
+            registry=build["playbook"].read_text().split("odoo_container_registry: ", 1)[1].split()[0],
+        )
+    )
+    state = {**build, "playbook": playbook, "hosts": "role-hosts.yml"}
+    assert _play(state, "--tags", "odoo_container_image,odoo_container_configure") == (0, build["ref"])
 
 
 def test_tag_hashes_content_not_location(build, tmp_path):
