@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Entrypoint of the derived Odoo image (built by the odoo_container role, tasks/image.yml).
 # Unlike the official entrypoint it never puts a secret on the command line (no --db_password, no
 # --db_* at all): database options come from odoo.conf (ODOO_RC), and the secrets from files:
