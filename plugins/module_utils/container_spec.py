@@ -227,7 +227,10 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
 
 def health_command(port: int = HTTP_PORT, path: str = "/web/health") -> list[str]:
     """A probe that needs only the image's python3 (no curl): non-2xx or no answer exits 1."""
-    code = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=4)"
+    code = (
+        "import http.client, sys; c = http.client.HTTPConnection('127.0.0.1', "
+        f"{port}, timeout=4); c.request('GET', '{path}'); sys.exit(0 if c.getresponse().status // 100 == 2 else 1)"
+    )
     return ["python3", "-c", code]
 
 

@@ -683,21 +683,24 @@ def detect_version(host: Host, service: Dict[str, Any], http_port: int, interfac
 
 
 def _version_from_http(port: int, interface: str) -> Optional[str]:
-    from urllib.error import URLError  # noqa: PLC0415 - only needed here
-    from urllib.request import Request, urlopen  # noqa: PLC0415
+    # http.client, not Ansible's open_url: this file also runs standalone on legacy hosts.
+    import http.client  # noqa: PLC0415 - only needed here
 
     address = interface if interface and interface not in ("0.0.0.0", "::") else "127.0.0.1"
-    body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": {}}).encode()
-    request = Request(
-        "http://{}:{}/web/webclient/version_info".format(address, port),
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
+    body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": {}})
+    connection = http.client.HTTPConnection(address, port, timeout=5)
     try:
-        with urlopen(request, timeout=5) as response:
-            result = json.loads(response.read().decode()).get("result") or {}
-    except (URLError, OSError, ValueError, socket.timeout):
+        connection.request(
+            "POST", "/web/webclient/version_info", body=body, headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        if response.status != 200:
+            return None
+        result = json.loads(response.read().decode()).get("result") or {}
+    except (http.client.HTTPException, OSError, ValueError, socket.timeout):
         return None
+    finally:
+        connection.close()
     info = result.get("server_version_info")
     if isinstance(info, list) and info:
         return "{}.0".format(str(info[0]).replace("saas~", ""))

@@ -6,8 +6,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -77,3 +82,16 @@ def docker_names(label: str = "org.sysgenpro.lab=true") -> set[str]:
         check=True,
     ).stdout
     return set(out.split())
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 60, interval: float = 0.5) -> None:
+    """Poll ``check`` until it returns true; connection errors count as not yet; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (requests.RequestException, OSError):
+            pass
+        time.sleep(interval)
+    pytest.fail(f"{what} not ready after {timeout}s")

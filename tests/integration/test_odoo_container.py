@@ -21,7 +21,7 @@ import docker
 import pytest
 import requests
 
-from .harness import ROOT, VENV_BIN, ansible_env
+from .harness import ROOT, VENV_BIN, ansible_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -156,7 +156,9 @@ def estate(tmp_path_factory):
             client.images.build(fileobj=io.BytesIO(REDIS_DOCKERFILE.encode()), tag=REDIS_IMAGE, labels=LAB, rm=True)
         client.containers.run(REDIS_IMAGE, name=REDIS, detach=True, labels=LAB)
         for env, pg in pgs.items():
-            _wait(lambda pg=pg: pg.exec_run(["psql", "-tAc", "SELECT 1"], user="postgres").exit_code == 0, "PostgreSQL")
+            wait_until(
+                lambda pg=pg: pg.exec_run(["psql", "-tAc", "SELECT 1"], user="postgres").exit_code == 0, "PostgreSQL"
+            )
             role, db = f"odoo_{env.replace('-', '_')}", env.replace("-", "_")
             # As postgres_tuning provisions it: a non-superuser role without CREATEDB owning its database.
             _psql(pg, f"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB PASSWORD '{PASSWORDS[env]}'")
@@ -183,18 +185,6 @@ def estate(tmp_path_factory):
         _cleanup(client)
         with contextlib.suppress(docker.errors.ImageNotFound):
             client.images.remove(BROKEN, force=True)
-
-
-def _wait(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (requests.RequestException, OSError):
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"{what} not ready after {timeout}s")
 
 
 def _play(estate, *args: str) -> subprocess.CompletedProcess:
@@ -326,7 +316,7 @@ def test_bad_image_rolls_back_and_old_container_keeps_serving(estate):
     assert after[0].status == "running"
     assert after[0].image.tags == [STANDIN]
     ip = _ip(after[0], "odoo-itest-shr")
-    _wait(lambda: requests.get(f"http://{ip}:8069/web/health", timeout=3).ok, "the old container after rollback")
+    wait_until(lambda: requests.get(f"http://{ip}:8069/web/health", timeout=3).ok, "the old container after rollback")
     # The dedicated environment was not touched, and a normal run is a no-op again.
     proc = _play(estate)
     assert proc.returncode == 0 and _changed(proc.stdout) == 0, proc.stdout[-3000:]

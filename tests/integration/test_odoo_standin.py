@@ -12,12 +12,13 @@ import hashlib
 import json
 import os
 import socket
-import time
 import uuid
 
 import docker
 import pytest
 import requests
+
+from .harness import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +61,7 @@ def lab(tmp_path_factory):
             environment={"POSTGRES_PASSWORD": "lab-superuser"},
         )
         created.append(pg)
-        _wait(lambda: pg.exec_run(["psql", "-tAc", "SELECT 1"]).exit_code == 0, "PostgreSQL")
+        wait_until(lambda: pg.exec_run(["psql", "-tAc", "SELECT 1"]).exit_code == 0, "PostgreSQL")
         _psql(pg, "postgres", f"CREATE ROLE odoo LOGIN NOSUPERUSER NOCREATEDB PASSWORD '{ODOO_PASSWORD}'")
         for name, owner in (("erp", "odoo"), ("shop", "odoo"), ("notmine", "postgres")):
             _psql(pg, "postgres", f"CREATE DATABASE {name} OWNER {owner}")
@@ -84,18 +85,6 @@ def _has(client, name):
     except docker.errors.ImageNotFound:
         return False
     return True
-
-
-def _wait(check, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except (requests.RequestException, OSError):
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"{what} not ready after {timeout}s")
 
 
 def _psql(pg, dbname, sql):
@@ -146,7 +135,7 @@ def _odoo(lab, name, conf, data, *, command=None, detach=True, entrypoint=None):
         return code, container.logs().decode()
     container.reload()
     ports = {p: int(container.ports[f"{p}/tcp"][0]["HostPort"]) for p in (8069, 8072)}
-    _wait(lambda: requests.get(f"http://127.0.0.1:{ports[8069]}/web/health", timeout=2).ok, f"stand-in {name}")
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{ports[8069]}/web/health", timeout=2).ok, f"stand-in {name}")
     return container, ports
 
 
