@@ -61,6 +61,9 @@ def run_playbook(inventory: Path, playbook: str, *args: str, cwd: Path = ROOT) -
     """Run one of the collection's playbooks (the checkout's ansible.cfg applies wherever cwd is)."""
     env = ansible_env()
     env["PWD"] = str(cwd)
+    if not any("odoo_platform_lock_path=" in arg for arg in args):
+        # The tests' own lock directory: a demo run or a lock left on this machine does not block them.
+        args = (*args, "-e", f"odoo_platform_lock_path={ROOT / '.cache' / 'test-locks'}")
     proc = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook), *args],
         cwd=cwd,
