@@ -6,6 +6,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v curl >/dev/null 2>&1 || missing+=(curl)  # scripts/lab.sh probes the lab registry with it
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 # ansible-test sanity's shellcheck test skips silently without it.
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
