@@ -193,7 +193,15 @@ clean() {
   docker ps -aq --filter "label=${LAB_LABEL}" | xargs -r docker rm -f >/dev/null
   docker network ls -q --filter "label=${LAB_LABEL}" | xargs -r docker network rm >/dev/null
   docker volume ls -q --filter "label=${LAB_LABEL}" | xargs -r docker volume rm >/dev/null
-  docker images -q --filter "label=${LAB_LABEL}" | sort -u | xargs -r docker rmi -f >/dev/null
+  # Parents go only after their children (the stand-in before the base image): a few rounds.
+  local round left
+  for round in 1 2 3 4 5; do
+    left="$(docker images -q --filter "label=${LAB_LABEL}" | sort -u)"
+    [ -n "${left}" ] || break
+    xargs -r docker rmi -f <<<"${left}" >/dev/null 2>&1 || true
+  done
+  left="$(docker images --filter "label=${LAB_LABEL}" --format '{{.Repository}}:{{.Tag}}')"
+  [ -z "${left}" ] || die "could not remove lab images (used by images outside the lab?): ${left//$'\n'/ } (after ${round} rounds)"
   log "removed the lab's containers, networks, volumes and images"
 }
 
