@@ -332,8 +332,10 @@ def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]
 
 def _plan_redis(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]]) -> dict[str, Any]:
     users = max(int(env.get("concurrent_users") or DEFAULT_USERS) for env in envs)
-    persistent = any(env["policy"]["settings"]["redis_persistence"] != "none" for env in envs)
-    inputs: dict[str, Any] = {"users_per_tenant": users, "tenants": len(envs), "sessions_persistence": persistent}
+    # One sessions instance serves every tenant placed on it: the strictest tier's persistence wins.
+    modes = {env["policy"]["settings"]["redis_persistence"] for env in envs}
+    persistence = next((mode for mode in ("aof", "rdb") if mode in modes), "none")
+    inputs: dict[str, Any] = {"users_per_tenant": users, "tenants": len(envs), "sessions_persistence": persistence}
     if server.get("odoo_platform_redis_cache_memory") is not None:
         inputs["cache_maxmemory"] = server["odoo_platform_redis_cache_memory"]
     sizing = redis_sizing(inputs)

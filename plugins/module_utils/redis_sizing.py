@@ -3,8 +3,10 @@
 
 Pure Python, no Ansible imports (Python 3.8+).
 
-Sources: Redis eviction policies (``noeviction`` refuses writes at maxmemory; ``allkeys-lru``
-and ``volatile-lru`` evict, and session keys carry a TTL, so volatile-* would drop sessions);
+Sources: Redis persistence docs (AOF ``appendfsync everysec`` loses at most about a second of
+writes; RDB snapshots at the redis.conf default points ``save 3600 1 300 100 60 10000`` of Redis 7.0
+lose the writes since the last snapshot); Redis eviction policies (``noeviction`` refuses writes at
+maxmemory; ``allkeys-lru`` and ``volatile-lru`` evict, and session keys carry a TTL, so volatile-* would drop sessions);
 redis.conf memory units (``1mb`` = 1024*1024 bytes); FIELD_CASES F09.
 """
 
@@ -14,7 +16,7 @@ import math
 from fractions import Fraction
 from typing import Any, Mapping
 
-from .plan_result import InputError, Result, check_keys, read_bool, read_int
+from .plan_result import InputError, Result, check_keys, read_bool, read_choice, read_int
 from .units import MIB, format_bytes, format_redis_bytes, parse_size
 
 KEYS = (
@@ -30,6 +32,9 @@ KEYS = (
 MIN_SESSIONS_MAXMEMORY = 64 * MIB
 DEFAULT_SESSION_SIZE = 16 * 1024
 USED_RATIO_ALERT = 0.85
+PERSISTENCE_MODES = ("aof", "rdb", "none")
+# Redis 7.0's own default snapshot points (redis.conf "save 3600 1 300 100 60 10000").
+RDB_SAVE_POINTS = "3600 1 300 100 60 10000"
 
 
 def redis_sizing(inputs: Mapping[str, Any]) -> Result:
@@ -57,7 +62,7 @@ def redis_sizing(inputs: Mapping[str, Any]) -> Result:
     result.set("sessions", _instance(maxmemory, "noeviction", p["sessions_persistence"]), formula)
     result.set(
         "cache",
-        _instance(p["cache_maxmemory"], "allkeys-lru", False),
+        _instance(p["cache_maxmemory"], "allkeys-lru", "none"),
         f"cache_maxmemory {format_bytes(p['cache_maxmemory'])}, allkeys-lru (a cache may lose keys), no persistence",
     )
     result.set(
@@ -75,10 +80,20 @@ def _read_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
         "sessions_per_user": read_int(inputs, "sessions_per_user", 2, minimum=1),
         "session_size": _size(inputs, "session_size", DEFAULT_SESSION_SIZE),
         "headroom_percent": read_int(inputs, "headroom_percent", 50, minimum=0, maximum=1000),
-        "sessions_persistence": read_bool(inputs, "sessions_persistence", True),
+        "sessions_persistence": _persistence(inputs),
         "cache_maxmemory": _size(inputs, "cache_maxmemory", 256 * MIB),
     }
     return p
+
+
+def _persistence(inputs: Mapping[str, Any]) -> str:
+    """aof, rdb or none; a boolean means aof (true) or none (false)."""
+    value = inputs.get("sessions_persistence")
+    if isinstance(value, bool):
+        return "aof" if value else "none"
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "false", "no", "off"):
+        return "aof" if read_bool(inputs, "sessions_persistence", True) else "none"
+    return read_choice(inputs, "sessions_persistence", PERSISTENCE_MODES, "aof")
 
 
 def _size(inputs: Mapping[str, Any], key: str, default: int) -> int:
@@ -90,20 +105,23 @@ def _size(inputs: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
-def _instance(maxmemory: int, policy: str, persistent: bool) -> dict[str, Any]:
+def _instance(maxmemory: int, policy: str, mode: str) -> dict[str, Any]:
     conf = {
         "maxmemory": format_redis_bytes(maxmemory),
         "maxmemory-policy": policy,
-        "appendonly": "yes" if persistent else "no",
+        "appendonly": "yes" if mode == "aof" else "no",
     }
-    if persistent:
+    if mode == "aof":
         conf["appendfsync"] = "everysec"
+    elif mode == "rdb":
+        conf["save"] = RDB_SAVE_POINTS
     else:
         conf["save"] = '""'
     return {
         "maxmemory": maxmemory,
         "maxmemory_policy": policy,
-        "persistence": persistent,
+        "persistence": mode != "none",
+        "persistence_mode": mode,
         "conf": conf,
         "conf_text": "".join(f"{key} {value}\n" for key, value in conf.items()),
     }

@@ -37,9 +37,12 @@ def test_live_config_equals_plan(admin, scenario, address, instance):
     live = admin(PORTS[instance]).config_get("*")
     assert int(live["maxmemory"]) == plan["maxmemory"]
     assert live["maxmemory-policy"] == plan["maxmemory_policy"]
-    assert live["appendonly"] == ("yes" if plan["persistence"] else "no")
-    if plan["persistence"]:
+    mode = plan["persistence_mode"]
+    assert live["appendonly"] == ("yes" if mode == "aof" else "no")
+    if mode == "aof":
         assert live["appendfsync"] == "everysec"
+    elif mode == "rdb":
+        assert live["save"] == "3600 1 300 100 60 10000"  # Redis 7.0 redis.conf default snapshot points
     else:
         assert live["save"] == ""
     assert live["protected-mode"] == "yes"

@@ -188,3 +188,23 @@ def test_a_weaker_tier_override_is_refused_with_the_variable():
     with pytest.raises(plan.PlanError) as err:
         plan.build_plan(hosts, groups)
     assert err.value.findings[0].variable == "odoo_platform_tier_overrides"
+
+
+@pytest.mark.parametrize(
+    ("tiers", "mode"),
+    [
+        # Tier policy (docs/tuning.md): standard -> RDB snapshots, regional and mission-critical -> AOF.
+        ({"wh1": "standard", "wh2": "standard"}, "rdb"),
+        # One sessions instance serves every tenant on the server: the strictest tier's persistence wins.
+        ({"wh1": "standard", "wh2": "regional"}, "aof"),
+    ],
+)
+def test_redis_persistence_follows_the_strictest_tenant(tiers, mode):
+    envs = {
+        name: _env("pg1", odoo_platform_cpus=1, odoo_platform_memory="2GiB", odoo_platform_redis_server="r1")
+        for name in tiers
+    }
+    hosts, groups = _estate(envs, tiers, {"pg1": {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4}})
+    sessions = plan.build_plan(hosts, groups)["redis_servers"]["r1"]["settings"]["sessions"]
+    assert sessions["persistence_mode"] == mode
+    assert sessions["conf"]["appendonly"] == ("yes" if mode == "aof" else "no")

@@ -69,3 +69,27 @@ def test_bad_input(inputs, message):
     with pytest.raises(InputError) as err:
         redis_sizing(inputs)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("persistence", "conf"),
+    [
+        # Redis persistence docs: AOF with fsync every second loses at most about one second of writes.
+        ("aof", {"appendonly": "yes", "appendfsync": "everysec"}),
+        (True, {"appendonly": "yes", "appendfsync": "everysec"}),
+        # Redis 7.0 redis.conf: "save 3600 1 300 100 60 10000" are the default snapshot points.
+        ("rdb", {"appendonly": "no", "save": "3600 1 300 100 60 10000"}),
+        ("none", {"appendonly": "no", "save": '""'}),
+        ("false", {"appendonly": "no", "save": '""'}),
+    ],
+)
+def test_sessions_persistence_modes(persistence, conf):
+    sessions = redis_sizing({"users_per_tenant": 10, "sessions_persistence": persistence}).settings["sessions"]
+    assert {k: v for k, v in sessions["conf"].items() if not k.startswith("maxmemory")} == conf
+    assert sessions["persistence"] is (conf["appendonly"] == "yes" or conf.get("save") != '""')
+
+
+def test_sessions_persistence_unknown_mode():
+    with pytest.raises(InputError) as err:
+        redis_sizing({"users_per_tenant": 10, "sessions_persistence": "wal"})
+    assert str(err.value) == "sessions_persistence='wal': unknown value; accepted: aof, rdb, none"
