@@ -33,6 +33,8 @@ LABEL_SPEC = f"{LABEL_PREFIX}.spec"
 LABEL_CONFIG_DIR = f"{LABEL_PREFIX}.config-dir"
 CONF_PATH = "/etc/odoo/odoo.conf"
 CA_PATH = "/etc/odoo/db-ca.crt"
+# The Redis ACL user's password, read by the derived image's entrypoint (never in the environment or argv).
+REDIS_PASSWORD_PATH = "/etc/odoo/redis-password"
 # uid:gid of the odoo user in the official image (odoo .deb's adduser --system on the image's base):
 # tests/images/odoo-standin/README.md gives the sources (odoo/docker Dockerfiles, odoo/odoo#183106).
 OFFICIAL_UID_GID = {16: (101, 101), 17: (101, 101), 18: (100, 101), 19: (100, 101)}
@@ -78,6 +80,38 @@ os.execvp("odoo", ["odoo", "-c", rc, "-d", db, "-i", "base", "--stop-after-init"
 """
 
 
+def _redis_session_env(env: str, redis: Mapping[str, Any], options: Mapping[str, Any], env_vars: dict) -> str:
+    """Add camptocamp session_redis's variables for the tenant's ACL user; return its password (a file)."""
+    if not options.get("redis_host"):
+        raise InputError(
+            "redis_host",
+            "",
+            f"is empty, yet the plan keeps {env}'s sessions in Redis ({redis.get('reason')})",
+            "the Redis server's host name as the containers reach it",
+        )
+    if not options.get("redis_password"):
+        raise InputError(
+            "redis_password",
+            "<value not shown>",
+            f"is empty, yet {env} authenticates to Redis as ACL user {redis.get('user')}",
+            "the tenant's Redis password from the vault (odoo_platform_redis_password)",
+        )
+    env_vars.update(
+        {
+            "ODOO_SESSION_REDIS": "1",
+            "ODOO_SESSION_REDIS_HOST": str(options["redis_host"]),
+            "ODOO_SESSION_REDIS_PORT": str(options.get("redis_port") or 6379),
+            "ODOO_SESSION_REDIS_PREFIX": str(redis.get("key_prefix") or "").rstrip(":").split(":", 1)[-1],
+            "ODOO_SESSION_REDIS_USER": str(redis.get("user") or ""),
+            # The derived image's entrypoint turns user, password file, host and port into ODOO_SESSION_REDIS_URL.
+            "ODOO_SESSION_REDIS_PASSWORD_FILE": REDIS_PASSWORD_PATH,
+        }
+    )
+    if options.get("redis_tls"):
+        env_vars["ODOO_SESSION_REDIS_SSL"] = "1"
+    return str(options["redis_password"])
+
+
 def _require_name(key: str, value: Any) -> str:
     text = str(value or "")
     if not _NAME.match(text) or len(text) > 40:
@@ -96,7 +130,9 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
     does not: ``image`` and ``db_host`` (required), ``db_password`` and ``admin_password``
     (secrets, required), ``db_port``, ``db_sslmode``, ``db_ca_cert`` (PEM), ``proxy_mode``,
     ``data_dir``, ``addons_path``, ``server_wide_modules``, ``dbfilter``, ``extra_options``,
-    ``env`` (non-secret environment), ``uid``/``gid``, ``labels``, ``healthcheck``.
+    ``env`` (non-secret environment), ``uid``/``gid``, ``labels``, ``healthcheck``; when the plan
+    keeps sessions in Redis: ``redis_host`` and ``redis_password`` (the ACL user's, secret; the
+    user itself comes from the plan), ``redis_port``, ``redis_tls``.
     """
     env_name = _require_name("environment", plan.get("environment"))
     for key in ("image", "db_host", *_SECRET_KEYS):
@@ -134,24 +170,11 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
     request = _bytes("web.settings.resources.requests.memory", resources.get("requests", {}).get("memory"))
     env_vars = {"ODOO_RC": CONF_PATH}
     redis = plan.get("redis") or {}
+    secret_files: dict[str, str] = {}
     if redis.get("enabled"):
-        # camptocamp's session_redis reads only environment variables; the password (ACL user) is
-        # not wired yet, see docs/odoo-container.md.
-        if not options.get("redis_host"):
-            raise InputError(
-                "redis_host",
-                "",
-                f"is empty, yet the plan keeps sessions in Redis ({redis.get('reason')})",
-                "the Redis server's host name as the containers reach it",
-            )
-        env_vars.update(
-            {
-                "ODOO_SESSION_REDIS": "1",
-                "ODOO_SESSION_REDIS_HOST": str(options["redis_host"]),
-                "ODOO_SESSION_REDIS_PORT": str(options.get("redis_port") or 6379),
-                "ODOO_SESSION_REDIS_PREFIX": str(redis.get("key_prefix") or "").rstrip(":").split(":", 1)[-1],
-            }
-        )
+        secret_files["redis-password"] = _redis_session_env(env_name, redis, options, env_vars)
+        if "session_redis" not in conf_args["server_wide_modules"]:
+            conf_args["server_wide_modules"].append("session_redis")
     env_vars.update({str(k): str(v) for k, v in dict(options.get("env") or {}).items()})
     files: dict[str, str] = {}
     redacted: dict[str, str] = {}
@@ -159,6 +182,9 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
         files["db-ca.crt"] = ca_cert if ca_cert.endswith("\n") else ca_cert + "\n"
         redacted["db-ca.crt"] = files["db-ca.crt"]  # a CA certificate is public
         env_vars["PGSSLROOTCERT"] = CA_PATH  # odoo.conf has no root-certificate option; libpq reads this
+    for name, secret in secret_files.items():
+        files[name] = secret + "\n"
+        redacted[name] = "<redacted>\n"
 
     instances: list[dict[str, Any]] = []
     roles = ["web", "cron"] if plan.get("cron_apart") else ["web"]
@@ -251,6 +277,10 @@ def docker_container_params(
     ]
     if "PGSSLROOTCERT" in spec["env"]:
         mounts.append({"type": "bind", "source": f"{config_dir}/db-ca.crt", "target": CA_PATH, "read_only": True})
+    if "ODOO_SESSION_REDIS_PASSWORD_FILE" in spec["env"]:
+        mounts.append(
+            {"type": "bind", "source": f"{config_dir}/redis-password", "target": REDIS_PASSWORD_PATH, "read_only": True}
+        )
     labels = dict(spec["labels"])
     labels.update(
         {

@@ -192,9 +192,18 @@ def _check_versions(name: str, env: Mapping[str, Any]) -> list[Finding]:
     return findings
 
 
+def _required_secrets(env: Mapping[str, Any]) -> list[str]:
+    """The vault secrets an environment needs: its Redis ACL user's password only when it keeps sessions there."""
+    required = list(REQUIRED_SECRETS)
+    placed = env.get("odoo_platform_redis_server") not in (None, "")
+    if placed and str(env.get("odoo_platform_redis_enabled", True)).lower() not in ("false", "no", "off", "0"):
+        required.append("odoo_platform_redis_password")
+    return required
+
+
 def _check_secrets(name: str, env: Mapping[str, Any]) -> list[Finding]:
     findings = []
-    for variable in REQUIRED_SECRETS:
+    for variable in _required_secrets(env):
         value = env.get(variable)
         if isinstance(value, Unresolved):
             findings.append(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
-from .container_spec import CA_PATH, CONF_PATH, health_command
+from .container_spec import CA_PATH, CONF_PATH, REDIS_PASSWORD_PATH, health_command
 from .plan_result import InputError
 from .units import format_k8s_bytes, format_k8s_cpu, parse_cpu
 
@@ -187,6 +187,9 @@ def _config_sources(spec: Mapping[str, Any], instance: Mapping[str, Any], names:
         sources.append(
             {"configMap": {"name": names["env"], "items": [{"key": "db-ca.crt", "path": CA_PATH.rsplit("/", 1)[1]}]}}
         )
+    if "redis-password" in spec["files"]:
+        path = REDIS_PASSWORD_PATH.rsplit("/", 1)[1]
+        sources.append({"secret": {"name": names["secret"], "items": [{"key": "redis-password", "path": path}]}})
     return sources
 
 
@@ -297,7 +300,11 @@ def k8s_objects(spec: Mapping[str, Any], options: Mapping[str, Any] | None = Non
             "kind": "Secret",
             "type": "Opaque",
             "metadata": _meta(spec, names["secret"], namespace),
-            "stringData": {i["conf_file"]: spec["files"][i["conf_file"]] for i in spec["instances"]},
+            "stringData": {
+                name: spec["files"][name]
+                for name in [i["conf_file"] for i in spec["instances"]] + ["redis-password"]
+                if name in spec["files"]
+            },
         },
         {
             "apiVersion": "v1",

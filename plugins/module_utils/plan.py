@@ -344,6 +344,11 @@ def _plan_redis(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]]
         "tenants": [env["environment"] for env in envs],
         "key_prefixes": {env["environment"]: env["redis"]["key_prefix"] for env in envs},
         "users": {env["environment"]: env["redis"]["user"] for env in envs},
+        # The redis role's redis_tenants without the passwords (site.yml joins them in from the vault).
+        "tenant_users": [
+            {"environment": env["environment"], "user": env["redis"]["user"], "key_prefix": env["redis"]["key_prefix"]}
+            for env in envs
+        ],
         **_explained(sizing),
     }
 

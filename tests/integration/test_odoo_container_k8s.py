@@ -18,7 +18,7 @@ from .harness import ROOT, VENV_BIN, ansible_env
 
 pytestmark = pytest.mark.integration
 
-SECRETS = ("k8s-db-Secret-1", "k8s-admin-Secret-2")
+SECRETS = ("k8s-db-Secret-1", "k8s-admin-Secret-2", "k8s-redis-Secret-3")
 INVENTORY = """\
 all:
   children:
@@ -61,6 +61,7 @@ PLAYBOOK = """\
         odoo_container_db_password: {db}
         odoo_container_admin_password: {admin}
         odoo_container_redis_host: redis-erp.example.test
+        odoo_container_redis_password: {redis}
         odoo_container_proxy_mode: true
         odoo_container_k8s_apply: false
         odoo_container_k8s_render_dir: "{render}"
@@ -90,7 +91,9 @@ def test_render_for_gitops(tmp_path):
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(INVENTORY)
     playbook = tmp_path / "render.yml"
-    playbook.write_text(PLAYBOOK.format(digest="0" * 64, db=SECRETS[0], admin=SECRETS[1], render=render))
+    playbook.write_text(
+        PLAYBOOK.format(digest="0" * 64, db=SECRETS[0], admin=SECRETS[1], redis=SECRETS[2], render=render)
+    )
     first = _play(inventory, playbook)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     text = (render / "k8s-erp.yaml").read_text()

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
+import redis
 import yaml
 
-from .harness import DEMO_INVENTORY, docker_names, run_playbook
+from .harness import DEMO_INVENTORY, ansible_env, docker_names, run_playbook
 
 DEMO_ENVIRONMENTS = ("central-erp", "tpl-unit", "wh-north", "wh-south")
 
@@ -41,6 +45,65 @@ def test_demo_converges_then_changes_nothing(lab):
     assert again.rc == 0 and site_again.rc == 0
     assert again.changed == 0, again.stdout
     assert site_again.changed == 0, site_again.stdout
+
+
+def _vault() -> dict:
+    """The demo's vault (its password file is in the repository, marked NOT SECRET)."""
+    view = subprocess.run(
+        ["ansible-vault", "view", str(DEMO_INVENTORY / "group_vars" / "all" / "vault.yml")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ansible_env(),
+    )
+    return yaml.safe_load(view.stdout)
+
+
+def _lab_address(container: str) -> str:
+    inspect = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True)
+    return json.loads(inspect.stdout)[0]["NetworkSettings"]["Networks"]["sysgenpro-lab"]["IPAddress"]
+
+
+def _new_session(environment: str) -> str:
+    """GET /web/login inside one of the environment's web containers; the session id Odoo sets."""
+    names = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=org.sysgenpro.odoo.environment={environment}",
+         "--filter", "label=org.sysgenpro.odoo.component=web"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    probe = (
+        "import http.client; c = http.client.HTTPConnection('127.0.0.1', 8069, timeout=10); "
+        "c.request('GET', '/web/login'); r = c.getresponse(); print(r.getheader('Set-Cookie'))"
+    )
+    out = subprocess.run(
+        ["docker", "exec", names[0], "python3", "-c", probe], capture_output=True, text=True, check=True
+    )
+    match = re.search(r"session_id=([^;\s]+)", out.stdout)
+    assert match, out.stdout + out.stderr
+    return match.group(1)
+
+
+def test_sessions_live_in_redis_under_each_tenant_prefix(lab):
+    """Issue 9: sessions of wh-north/wh-south go to the shared Redis, each under its ACL user's prefix only."""
+    vault = _vault()
+    host = _lab_address("sysgenpro-lab-lab-redis-shared")
+    admin = redis.Redis(host=host, port=6379, username="platform-admin", password=vault["vault_redis_admin_password"])
+    north_sid, south_sid = _new_session("wh-north"), _new_session("wh-south")
+    assert admin.exists(f"session:wh-north:{north_sid}") == 1
+    assert admin.exists(f"session:wh-south:{south_sid}") == 1
+    assert admin.exists(f"session:wh-north:{south_sid}") == 0
+    north = redis.Redis(host=host, port=6379, username="odoo_wh_north", password=vault["vault_wh_north_redis_password"])
+    assert north.exists(f"session:wh-north:{north_sid}") == 1
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        north.get(f"session:wh-south:{south_sid}")
+    # The password reached Odoo through a file: nothing in the container's environment or command line.
+    inspect = subprocess.run(
+        ["docker", "ps", "-q", "--filter", "label=org.sysgenpro.odoo.environment=wh-north"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    config = subprocess.run(["docker", "inspect", *inspect], capture_output=True, text=True, check=True).stdout
+    assert vault["vault_wh_north_redis_password"] not in config
+    assert '"ODOO_SESSION_REDIS_PASSWORD_FILE=/etc/odoo/redis-password"' in config
 
 
 def test_check_mode_changes_nothing(lab):

@@ -14,11 +14,12 @@ from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.container_
     LABEL_SPEC,
     container_spec,
     docker_actions,
+    docker_container_params,
 )
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.odoo_sizing import odoo_sizing
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.plan_result import InputError
 
-DB_PASSWORD, ADMIN = "Db-s3cret%$", "Adm1n-s3cret"
+DB_PASSWORD, ADMIN, REDIS_PW = "Db-s3cret%$", "Adm1n-s3cret", "R3dis-s3cret:@/"
 OPTIONS = {
     "image": "sysgenpro-lab/odoo-standin:18.0",
     "db_host": "pg1",
@@ -43,7 +44,13 @@ def _plan(replicas=1, version="18.0", redis=False):
         "max_replicas": replicas,
         "cron_apart": replicas > 1,
         "cron_threads": 2,
-        "redis": {"enabled": redis, "key_prefix": "session:wh-north:", "reason": "test"},
+        "redis": {
+            "enabled": redis,
+            "key_prefix": "session:wh-north:",
+            "user": "odoo_wh_north",
+            "server": "redis1",
+            "reason": "test",
+        },
         "policy": {"settings": {"pod_disruption_budget": {}, "autoscaling_allowed": False}},
         "web": {"settings": settings},
     }
@@ -83,7 +90,9 @@ def test_hash_is_stable_and_follows_what_runs():
 
 
 def test_secrets_only_in_files_never_in_container_options():
-    spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "redis1"})
+    spec = container_spec(
+        _plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "redis1", "redis_password": REDIS_PW}
+    )
     actions = _actions(spec, [])
     public = json.dumps({k: v for k, v in spec.items() if k != "files"}) + json.dumps(actions)
     assert DB_PASSWORD not in public and ADMIN not in public
@@ -101,15 +110,57 @@ def test_verify_full_needs_the_ca():
 
 
 def test_redis_sessions_when_the_plan_says_so():
-    with pytest.raises(InputError, match="the plan keeps sessions in Redis"):
+    with pytest.raises(InputError, match="the plan keeps wh-north's sessions in Redis"):
         container_spec(_plan(replicas=2, redis=True), OPTIONS)
-    spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "redis1"})
-    assert spec["env"]["ODOO_SESSION_REDIS_PREFIX"] == "wh-north"
-    assert spec["env"]["ODOO_SESSION_REDIS_HOST"] == "redis1"
+    with pytest.raises(InputError) as err:
+        container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "redis1"})
+    assert str(err.value) == (
+        "redis_password='<value not shown>': is empty, yet wh-north authenticates to Redis as ACL user "
+        "odoo_wh_north; accepted: the tenant's Redis password from the vault (odoo_platform_redis_password)"
+    )
+    spec = container_spec(
+        _plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "redis1", "redis_password": REDIS_PW}
+    )
+    # camptocamp session_redis: keys session:<ODOO_SESSION_REDIS_PREFIX>:<sid>, the ACL user's ~session:wh-north:*.
+    assert {k: v for k, v in spec["env"].items() if k.startswith("ODOO_SESSION_REDIS")} == {
+        "ODOO_SESSION_REDIS": "1",
+        "ODOO_SESSION_REDIS_HOST": "redis1",
+        "ODOO_SESSION_REDIS_PORT": "6379",
+        "ODOO_SESSION_REDIS_PREFIX": "wh-north",
+        "ODOO_SESSION_REDIS_USER": "odoo_wh_north",
+        "ODOO_SESSION_REDIS_PASSWORD_FILE": "/etc/odoo/redis-password",
+    }
+    # The password is a file, never in the environment, and never in what may be logged.
+    assert spec["files"]["redis-password"] == REDIS_PW + "\n"
+    assert REDIS_PW not in repr(spec["env"]) and REDIS_PW not in repr(spec["redacted_files"])
+    for name in ("odoo-web.conf", "odoo-cron.conf"):
+        assert "server_wide_modules = base,web,session_redis" in spec["files"][name]
+    tls = container_spec(
+        _plan(replicas=2, redis=True),
+        {**OPTIONS, "redis_host": "redis1", "redis_password": REDIS_PW, "redis_tls": True},
+    )
+    assert tls["env"]["ODOO_SESSION_REDIS_SSL"] == "1"
+    # A rotated password gives a new spec hash: the containers are replaced and read the new file.
+    rotated = container_spec(
+        _plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "redis1", "redis_password": REDIS_PW + "2"}
+    )
+    assert rotated["hash"] != spec["hash"]
+
+
+def test_redis_password_file_is_mounted_read_only():
+    spec = container_spec(
+        _plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "redis1", "redis_password": REDIS_PW}
+    )
+    params = docker_container_params(
+        spec, spec["instances"][0], name="n", network="net", volume="vol", config_dir="/etc/sysgenpro/odoo/x"
+    )
+    assert {"type": "bind", "source": "/etc/sysgenpro/odoo/x/redis-password",
+            "target": "/etc/odoo/redis-password", "read_only": True} in params["mounts"]  # fmt: skip
+    assert all("REDIS_URL" not in key for key in params["env"])
 
 
 def test_first_deployment_initialises_and_starts_every_container():
-    spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r"})
+    spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r", "redis_password": REDIS_PW})
     actions = _actions(spec, [])
     assert actions["init"] and not actions["up_to_date"]
     names = [s["start"]["name"] for s in actions["steps"]]
@@ -123,7 +174,7 @@ def test_first_deployment_initialises_and_starts_every_container():
 
 
 def test_second_run_is_up_to_date():
-    spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r"})
+    spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r", "redis_password": REDIS_PW})
     actions = _actions(spec, [])
     again = _actions(spec, _engine(spec, actions))
     assert again["up_to_date"] and not again["init"] and again["steps"] == []
@@ -137,9 +188,11 @@ def test_a_stopped_container_of_the_same_spec_is_started_again():
 
 
 def test_new_image_pairs_each_new_container_with_an_old_one():
-    old_spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r"})
+    old_spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r", "redis_password": REDIS_PW})
     engine = _engine(old_spec, _actions(old_spec, []))
-    new_spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r", "image": "odoo:18.0"})
+    new_spec = container_spec(
+        _plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r", "redis_password": REDIS_PW, "image": "odoo:18.0"}
+    )
     actions = _actions(new_spec, engine, update_modules=["stock"])
     old_names = [c["Names"][0][1:] for c in engine]
     assert [(s["stop"], s["stop_first"]) for s in actions["steps"]] == [
@@ -155,7 +208,7 @@ def test_new_image_pairs_each_new_container_with_an_old_one():
 
 
 def test_scale_in_stops_the_extra_old_replica_last():
-    old_spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r"})
+    old_spec = container_spec(_plan(replicas=2, redis=True), {**OPTIONS, "redis_host": "r", "redis_password": REDIS_PW})
     engine = [c for c in _engine(old_spec, _actions(old_spec, [])) if c["Labels"][LABEL_COMPONENT] == "web"]
     actions = _actions(container_spec(_plan(replicas=1), OPTIONS), engine)
     assert [(bool(s["start"]), s["stop"]) for s in actions["steps"]] == [

@@ -165,6 +165,21 @@ def _with(groups_change=None, envs_change=None):
             id="missing-secret",
         ),
         pytest.param(
+            {"redis_servers": ["r1"]},
+            {"wh1": {"odoo_platform_redis_server": "r1"}},
+            [
+                "wh1: odoo_platform_redis_password: is not defined. Fix: set it to a vault reference, e.g. "
+                'odoo_platform_redis_password: "{{ vault_wh1_redis_password }}"'
+            ],
+            id="redis-placed-without-its-acl-password",
+        ),
+        pytest.param(
+            {"redis_servers": ["r1"]},
+            {"wh1": {"odoo_platform_redis_server": "r1", "odoo_platform_redis_enabled": False}},
+            [],
+            id="redis-disabled-needs-no-password",
+        ),
+        pytest.param(
             None,
             {"wh1": {"odoo_platform_admin_password": "CHANGE_ME"}},
             [

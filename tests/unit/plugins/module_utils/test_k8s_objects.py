@@ -91,6 +91,7 @@ def estate():
                 "admin_password": _SECRETS["odoo_platform_admin_password"],
                 "proxy_mode": True,
                 "redis_host": "redis1.example.test",
+                "redis_password": "R3dis-TEST-ONLY-pw",
             },
         )
         rendered[name] = (env, spec, k8s_objects(spec, {"db_cidrs": ["10.20.0.0/24"], "storage_class": "nfs"}))
@@ -178,11 +179,22 @@ def test_network_policies_deny_by_default(estate):
 def test_secret_holds_odoo_conf_and_nothing_else_does(estate):
     _plan, _spec, objects = estate["erp"]
     secret = _one(objects, "Secret")
-    assert set(secret["stringData"]) == {"odoo-web.conf", "odoo-cron.conf"}
+    assert set(secret["stringData"]) == {"odoo-web.conf", "odoo-cron.conf", "redis-password"}
     public = json.dumps([o for o in objects if o["kind"] != "Secret"])
     for value in _SECRETS.values():
         assert value not in public
         assert value in secret["stringData"]["odoo-web.conf"]
+    assert "R3dis-TEST-ONLY-pw" not in public
+    assert secret["stringData"]["redis-password"] == "R3dis-TEST-ONLY-pw\n"
+    # The web pods read it as /etc/odoo/redis-password (ODOO_SESSION_REDIS_PASSWORD_FILE).
+    web = _one(objects, "Deployment", "-web")["spec"]["template"]["spec"]
+    items = [
+        item
+        for volume in web["volumes"]
+        for source in volume.get("projected", {}).get("sources", [])
+        for item in source.get("secret", {}).get("items", [])
+    ]
+    assert {"key": "redis-password", "path": "redis-password"} in items
 
 
 def test_unknown_option_is_refused(estate):
