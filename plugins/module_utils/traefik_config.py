@@ -202,18 +202,21 @@ def normalize_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     opts["admin_cidrs"] = _cidrs("traefik_admin_cidrs", opts["admin_cidrs"])
     opts["trusted_ips"] = _cidrs("traefik_trusted_ips", opts["trusted_ips"])
     certs = opts["certificates"]
-    if not isinstance(certs, (list, tuple)) or any(
-        not isinstance(c, Mapping) or not c.get("certFile") or not c.get("keyFile") for c in certs
-    ):
-        raise InputError(
-            "traefik_certificates", certs, "is not a list of {certFile, keyFile}", "paths in the container"
-        )
-    opts["certificates"] = [{"certFile": str(c["certFile"]), "keyFile": str(c["keyFile"])} for c in certs]
-    default = dict(opts["default_certificate"] or {})
-    if default and (not default.get("certFile") or not default.get("keyFile")):
-        raise InputError("traefik_default_certificate", default, "needs certFile and keyFile", "paths in the container")
-    opts["default_certificate"] = default
+    if isinstance(certs, (str, bytes, Mapping)) or not isinstance(certs, (list, tuple)):
+        raise InputError("traefik_certificates", certs, "is not a list", "names or {certFile, keyFile} paths")
+    opts["certificates"] = [_cert_files("traefik_certificates", c) for c in certs]
+    default = opts["default_certificate"]
+    opts["default_certificate"] = _cert_files("traefik_default_certificate", default) if default else {}
     return opts
+
+
+def _cert_files(key: str, value: Any) -> dict[str, str]:
+    """``name`` -> the pair ``/etc/traefik/certs/<name>.crt|.key``; a ``{certFile, keyFile}`` dict as is."""
+    if isinstance(value, str) and _NAME.match(value):
+        return {"certFile": f"{CONTAINER_DIR}/certs/{value}.crt", "keyFile": f"{CONTAINER_DIR}/certs/{value}.key"}
+    if isinstance(value, Mapping) and value.get("certFile") and value.get("keyFile"):
+        return {"certFile": str(value["certFile"]), "keyFile": str(value["keyFile"])}
+    raise InputError(key, value, "is not a certificate", "a file name such as site-0, or {certFile, keyFile} paths")
 
 
 def normalize_sites(sites: Sequence[Mapping[str, Any]], options: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -243,6 +243,11 @@ def test_certificates_and_default_certificate():
     )["tls"]
     assert [c["certFile"] for c in tls["certificates"]] == ["/a.crt", "/etc/traefik/certs/b.crt"]
     assert tls["stores"] == {"default": {"defaultCertificate": {"certFile": "/d.crt", "keyFile": "/d.key"}}}
+    named = dynamic_config([_site()], {"certificates": ["site-0"], "default_certificate": "default"})["tls"]
+    assert named["certificates"] == [
+        {"certFile": "/etc/traefik/certs/site-0.crt", "keyFile": "/etc/traefik/certs/site-0.key"}
+    ]
+    assert named["stores"]["default"]["defaultCertificate"]["certFile"] == "/etc/traefik/certs/default.crt"
 
 
 def test_security_headers():
