@@ -464,7 +464,7 @@ def run_backup(cfg: BackupConfig, log: Log, *, run_id: str | None = None, client
         client = client or make_client(
             cfg.primary, max_pool_connections=max(cfg.filestore_workers, cfg.upload_concurrency) + 4
         )
-        _check_bucket(client, cfg.primary)
+        check_bucket(client, cfg.primary)
         extra = sse_arguments(cfg.primary.sse, cfg.primary.sse_kms_key_id)
         log(f"run {run_id}: backing up {cfg.database.where()} and {cfg.filestore} to s3://{cfg.primary.bucket}/{base}")
         try:
@@ -522,7 +522,8 @@ def run_backup(cfg: BackupConfig, log: Log, *, run_id: str | None = None, client
     return summary
 
 
-def _check_bucket(client: Any, store: Store) -> None:
+def check_bucket(client: Any, store: Store) -> None:
+    """Raise :class:`S3Error` naming the cause when the bucket cannot be used with these credentials."""
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
     from .s3_stream import explain  # noqa: PLC0415
@@ -577,7 +578,7 @@ def copy_set(
     clock = time.monotonic()
     manifest = read_manifest(src_client, src, src_base, run_id)
     extra = sse_arguments(dst.sse, dst.sse_kms_key_id)
-    _check_bucket(dst_client, dst)
+    check_bucket(dst_client, dst)
 
     def one(entry: ObjectEntry) -> None:
         started = time.monotonic()

@@ -1,0 +1,56 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the backup_to_s3 role: thin wrappers over module_utils/backup_schedule.py.
+
+Documentation: backup_schedule.yml, backup_runner_config.yml, backup_cronjob.yml.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.backup_schedule import (
+    cronjob,
+    runner_config,
+    schedule,
+)
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.s3_stream import part_size_for
+
+
+def backup_schedule(interval_hours: Any, environment: str, start_hour: Any = 1) -> dict[str, Any]:
+    """OnCalendar and cron times of one environment's backups."""
+    try:
+        return schedule(interval_hours, str(environment), int(start_hour))
+    except ValueError as err:
+        raise AnsibleFilterError(f"backup_schedule: {err}") from err
+
+
+def backup_runner_config(env: Any, settings: Any) -> dict[str, Any]:
+    """The runner's JSON config for one environment (contains secrets: write it with no_log, mode 0600)."""
+    try:
+        return runner_config(dict(env or {}), dict(settings or {}))
+    except ValueError as err:
+        raise AnsibleFilterError(f"backup_runner_config: {err}") from err
+
+
+def backup_cronjob(environment: str, interval_hours: Any, options: Any) -> dict[str, Any]:
+    """The batch/v1 CronJob of one environment."""
+    opts = dict(options or {})
+    try:
+        max_object = int(opts.pop("max_object_size", 256 * 1024**3))
+        return cronjob(str(environment), interval_hours, part_size=part_size_for(max_object), **opts)
+    except (TypeError, ValueError) as err:
+        raise AnsibleFilterError(f"backup_cronjob: {err}") from err
+
+
+class FilterModule:
+    """The backup_to_s3 filters."""
+
+    def filters(self) -> dict[str, Any]:
+        """Name to function."""
+        return {
+            "backup_schedule": backup_schedule,
+            "backup_runner_config": backup_runner_config,
+            "backup_cronjob": backup_cronjob,
+        }
