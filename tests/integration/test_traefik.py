@@ -352,3 +352,51 @@ def test_login_rate_limited(front):
     assert 429 in statuses
     assert 1 <= statuses.count(200) <= RATE_BURST
     assert statuses.index(429) > 0 and set(statuses[statuses.index(429) :]) == {429}
+
+
+VALIDATORS = ROOT / "tools" / "k8s-validators"
+
+
+@pytest.mark.skipif(not (VALIDATORS / "node_modules").is_dir(), reason="npm ci in tools/k8s-validators (make venv)")
+def test_kubernetes_objects_render_and_validate(tmp_path):
+    """traefik_runtime kubernetes: the role writes the CRD objects, and the Traefik CRD validators accept them."""
+    host_vars = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "traefik_runtime": "kubernetes",
+        "traefik_instance": "ttr-k8s",
+        "traefik_k8s_render_dir": str(tmp_path),
+        "traefik_admin_cidrs": ["192.0.2.0/24"],
+        "traefik_sites": _sites(maintenance=("ttr-beta",)),
+    }
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"traefik_hosts": {"hosts": {"ttr-docker": host_vars}}}}}))
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK)],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    rendered = tmp_path / "ttr-k8s.yaml"
+    objects = [o for o in yaml.safe_load_all(rendered.read_text()) if o]
+    assert sorted({o["kind"] for o in objects}) == [
+        "IngressRoute",
+        "Middleware",
+        "ServersTransport",
+        "Service",
+        "TLSOption",
+    ]
+    crds = [o for o in objects if o["apiVersion"] == "traefik.io/v1alpha1"]
+    done = subprocess.run(
+        ["node", str(VALIDATORS / "validate.mjs"), "-"],
+        input=json.dumps(crds),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{len(crds)} object(s) valid" in done.stdout
