@@ -371,8 +371,14 @@ def _alert(
             ).items()
         )
     )
+    # $labels in a template are the expression's output labels, which aggregations drop: name the environment
+    # and host from the rule's own labels instead.
+    summary = ALERTS[name]
+    for key in ("environment", "host"):
+        if key in rule["labels"]:
+            summary = summary.replace(f"{{{{ $labels.{key} }}}}", rule["labels"][key])
     rule["annotations"] = {
-        "summary": ALERTS[name],
+        "summary": summary,
         "description": description,
         "runbook_url": f"{str(opts['runbook_base_url']).rstrip('/')}/{name}.md",
     }
@@ -408,7 +414,7 @@ def _env_rules(env: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str
             (labels, policy, opts),
             f"The newest verified backup set is older than {age} s (tier {env['tier']}: full backup every "
             f"{policy['full_backup_interval_hours']} h + 2 h; RPO {policy['rpo_seconds']} s), or none was ever "
-            "recorded. Age now: {{ $value | humanizeDuration }}.",
+            "recorded.",
         ),
         _alert(
             "OdooPlatformRestoreDrillFailed",

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import observability as obs
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import plan as estate_plan
 
+ROOT = Path(__file__).resolve().parents[4]
 _SECRETS = {"odoo_platform_db_password": "kT9v-2qLx_Wm8rPz", "odoo_platform_admin_password": "Zp4n_8vQm-3LwYx7"}
 
 
@@ -321,3 +324,18 @@ def test_k8s_objects_only_rules_without_kubernetes_environments():
     objects = obs.k8s_objects(PLAN)
     assert [o["kind"] for o in objects] == ["PrometheusRule"]
     assert objects[0]["spec"] == obs.alert_rules(PLAN)
+
+
+def test_role_ships_the_same_postgres_query_as_the_engine():
+    role_file = ROOT / "roles" / "observability" / "files" / "postgres_exporter_queries.yml"
+    text = role_file.read_text()
+    assert text.endswith(obs.QUERIES_YAML)
+    assert yaml.safe_load(text) == yaml.safe_load(obs.QUERIES_YAML)
+
+
+def test_role_argument_specs_equal_its_defaults():
+    defaults = yaml.safe_load((ROOT / "roles" / "observability" / "defaults" / "main.yml").read_text())
+    specs = yaml.safe_load((ROOT / "roles" / "observability" / "meta" / "argument_specs.yml").read_text())
+    options = specs["argument_specs"]["main"]["options"]
+    assert sorted(options) == sorted(defaults)
+    assert {k: v["default"] for k, v in options.items()} == defaults
