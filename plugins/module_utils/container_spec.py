@@ -40,6 +40,8 @@ REDIS_PASSWORD_PATH = "/etc/odoo/redis-password"
 OFFICIAL_UID_GID = {16: (101, 101), 17: (101, 101), 18: (100, 101), 19: (100, 101)}
 DEFAULT_HEALTHCHECK = {"interval": "10s", "timeout": "5s", "retries": 3, "start_period": "60s"}
 _SECRET_KEYS = ("db_password", "admin_password")
+# Every instance kind a container of an environment can be (web, cron apart, workload pools).
+_COMPONENTS = ("web", "cron", "api", "jobs")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 # Run by the init container with the image's own python3 and psycopg2 (both in Odoo's image):
@@ -112,6 +114,39 @@ def _redis_session_env(env: str, redis: Mapping[str, Any], options: Mapping[str,
     return str(options["redis_password"])
 
 
+def _instance(plan: Mapping[str, Any], role: str, conf: Any, conf_file: str) -> dict[str, Any]:
+    """One instance (web, cron, or a workload pool) with its replicas and container resources."""
+    pool = (plan.get("pools") or {}).get(role) or {}
+    where = f"pools.{role}" if pool else "web"
+    resources = ((pool or plan["web"]).get("settings") or {}).get("resources") or {}
+    if role == "web":
+        replicas = int(plan.get("replicas") or 1)
+        most = int(plan.get("max_replicas") or replicas)
+    else:
+        replicas = int(pool.get("replicas") or 1)
+        most = int(pool.get("max_replicas") or replicas)
+    return {
+        "component": role,
+        "replicas": replicas,
+        "max_replicas": most,
+        "conf_file": conf_file,
+        "http_port": HTTP_PORT,
+        "evented_port": conf.evented_port,
+        # Routed by Traefik: the interactive web pool, and the api pool of a transport_api_heavy profile.
+        "exposed": role in ("web", "api"),
+        # One process at a time: cron (no duplicate scheduled actions), jobs (one queue_job runner).
+        "exclusive": role in ("cron", "jobs"),
+        "env": {"ODOO_PLATFORM_POOL": role},
+        "workers": int(conf.options["workers"]),
+        "max_cron_threads": int(conf.options["max_cron_threads"]),
+        "memory_limit": _bytes(f"{where}.settings.resources.limits.memory", resources.get("limits", {}).get("memory")),
+        "memory_request": _bytes(
+            f"{where}.settings.resources.requests.memory", resources.get("requests", {}).get("memory")
+        ),
+        "cpu_request": str(resources.get("requests", {}).get("cpu") or "1"),
+    }
+
+
 def _require_name(key: str, value: Any) -> str:
     text = str(value or "")
     if not _NAME.match(text) or len(text) > 40:
@@ -163,11 +198,7 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
         "dbfilter": options.get("dbfilter") or None,
         "extra_options": dict(options.get("extra_options") or {}),
     }
-    sizing = plan["web"]["settings"]
     policy = (plan.get("policy") or {}).get("settings") or {}
-    resources = sizing.get("resources") or {}
-    limit = _bytes("web.settings.resources.limits.memory", resources.get("limits", {}).get("memory"))
-    request = _bytes("web.settings.resources.requests.memory", resources.get("requests", {}).get("memory"))
     env_vars = {"ODOO_RC": CONF_PATH}
     redis = plan.get("redis") or {}
     secret_files: dict[str, str] = {}
@@ -187,28 +218,14 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
         redacted[name] = "<redacted>\n"
 
     instances: list[dict[str, Any]] = []
-    roles = ["web", "cron"] if plan.get("cron_apart") else ["web"]
+    pools = dict(plan.get("pools") or {})
+    roles = (["web", "cron"] if plan.get("cron_apart") else ["web"]) + sorted(pools)
     for role in roles:
         conf = render_odoo_conf(plan, role=role, **conf_args)
         conf_file = f"odoo-{role}.conf"
         files[conf_file] = conf.text
         redacted[conf_file] = conf.redacted()
-        instances.append(
-            {
-                "component": role,
-                "replicas": int(plan.get("replicas") or 1) if role == "web" else 1,
-                "max_replicas": int(plan.get("max_replicas") or plan.get("replicas") or 1) if role == "web" else 1,
-                "conf_file": conf_file,
-                "http_port": HTTP_PORT,
-                "evented_port": conf.evented_port,
-                "exposed": role == "web",
-                "workers": int(conf.options["workers"]),
-                "max_cron_threads": int(conf.options["max_cron_threads"]),
-                "memory_limit": limit,
-                "memory_request": request,
-                "cpu_request": str(resources.get("requests", {}).get("cpu") or "1"),
-            }
-        )
+        instances.append(_instance(plan, role, conf, conf_file))
     healthcheck = dict(DEFAULT_HEALTHCHECK)
     healthcheck.update(dict(options.get("healthcheck") or {}))
     spec = {
@@ -299,7 +316,7 @@ def docker_container_params(
         "name": name,
         "image": spec["image"],
         "user": f"{spec['uid']}:{spec['gid']}",
-        "env": dict(spec["env"]),
+        "env": {**spec["env"], **instance.get("env", {})},
         "labels": labels,
         "mounts": mounts,
         "networks": [network_entry],
@@ -363,7 +380,7 @@ def docker_actions(
     spec_hash = spec["hash"]
     config_dir = f"{config_root.rstrip('/')}/{env}/{spec_hash}"
     current = _current(current_containers, env)
-    old = [c for c in current if c["spec"] != spec_hash and c["component"] in ("web", "cron")]
+    old = [c for c in current if c["spec"] != spec_hash and c["component"] in _COMPONENTS]
     same = {c["name"]: c for c in current if c["spec"] == spec_hash}
     steps: list[dict[str, Any]] = []
     new_names: list[str] = []
@@ -372,7 +389,7 @@ def docker_actions(
         olds = [c["name"] for c in old if c["component"] == component]
         count = instance["replicas"]
         for index in range(count):
-            name = _container_name(env, component, spec_hash, index if component == "web" else None)
+            name = _container_name(env, component, spec_hash, None if instance.get("exclusive") else index)
             new_names.append(name)
             params = docker_container_params(
                 spec, instance, name=name, network=network, volume=volume, config_dir=config_dir
@@ -380,7 +397,7 @@ def docker_actions(
             stop = olds[index] if index < len(olds) else None
             if name in same and same[name]["running"] and stop is None:
                 continue
-            steps.append({"start": params, "stop": stop, "stop_first": component == "cron"})
+            steps.append({"start": params, "stop": stop, "stop_first": bool(instance.get("exclusive"))})
         # Old replicas beyond the new count (scale-in) stop after the last new one is healthy.
         for extra in olds[count:]:
             steps.append({"start": None, "stop": extra, "stop_first": False})

@@ -117,6 +117,7 @@ def _deployment(
                 "image": spec["image"],
                 "imagePullPolicy": opts["image_pull_policy"],
                 "envFrom": [{"configMapRef": {"name": names["env"]}}],
+                "env": [{"name": k, "value": v} for k, v in sorted(instance.get("env", {}).items())],
                 "ports": _ports(instance) if instance["exposed"] else [],
                 "resources": _resources(instance),
                 "securityContext": {

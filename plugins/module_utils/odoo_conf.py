@@ -25,7 +25,9 @@ from .plan_result import InputError
 # Secrets that odoo.conf carries: the role never logs or diffs a text that holds them.
 SECRET_OPTIONS = ("admin_passwd", "db_password")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-ROLES = ("web", "cron")
+ROLES = ("web", "cron", "api", "jobs")
+# Side pools of a workload profile (plugins/module_utils/workload.py): sized by plan["pools"][role].
+POOL_ROLES = ("api", "jobs")
 DEFAULT_DATA_DIR = "/var/lib/odoo"
 DEFAULT_ADDONS_PATH = ("/mnt/extra-addons",)
 DEFAULT_SERVER_WIDE_MODULES = ("base", "web")
@@ -99,10 +101,12 @@ class OdooConf:
     text: str
     evented_port: int | None
     warnings: tuple[str, ...] = field(default=())
+    sections: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def redacted(self) -> str:
         """The text with every secret replaced by ``<redacted>``: safe for a log or a diff."""
-        return render_text({k: ("<redacted>" if k in SECRET_OPTIONS else v) for k, v in self.options.items()})
+        options = {k: ("<redacted>" if k in SECRET_OPTIONS else v) for k, v in self.options.items()}
+        return render_text(options, self.sections)
 
 
 def major_of(version: Any) -> int:
@@ -143,9 +147,15 @@ def _check_value(key: str, value: str) -> None:
         )
 
 
-def render_text(options: Mapping[str, str]) -> str:
-    """The odoo.conf text for options already formatted: ``[options]`` then ``key = value`` lines."""
-    return "[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
+def render_text(options: Mapping[str, str], sections: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The odoo.conf text for options already formatted: ``[options]`` then ``key = value`` lines.
+
+    ``sections`` are add-on sections after it (``[queue_job]``), read by the add-on itself.
+    """
+    text = "[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
+    for name, values in (sections or {}).items():
+        text += f"\n[{name}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+    return text
 
 
 def render_odoo_conf(
@@ -173,7 +183,7 @@ def render_odoo_conf(
     _check_inputs(plan, role, db_sslmode, {"db_password": db_password, "admin_passwd": admin_passwd})
     major = major_of(plan.get("odoo_version"))
     database = str(plan["database"])
-    sizing = dict(plan["web"]["settings"])
+    sizing, sections, server_wide_modules = _role_sizing(plan, role, server_wide_modules)
 
     options: dict[str, Any] = {
         "admin_passwd": admin_passwd,
@@ -224,7 +234,29 @@ def render_odoo_conf(
         _check_value(key, text)
         formatted[key] = text
     _check_limits(formatted)
-    return OdooConf(role=role, options=formatted, text=render_text(formatted), evented_port=evented_port)
+    return OdooConf(
+        role=role,
+        options=formatted,
+        text=render_text(formatted, sections),
+        evented_port=evented_port,
+        sections=sections,
+    )
+
+
+def _role_sizing(
+    plan: Mapping[str, Any], role: str, server_wide_modules: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, dict[str, str]], list[str]]:
+    """The sizing options, add-on sections and server-wide modules of one instance role."""
+    pool = dict((plan.get("pools") or {}).get(role) or {}) if role in POOL_ROLES else {}
+    if not pool:
+        return dict(plan["web"]["settings"]), {}, list(server_wide_modules)
+    # A side pool serves HTTP only: its own worker count, no cron (cron stays with web or cron apart).
+    sizing = dict(pool["settings"], workers=int(pool["workers"]), max_cron_threads=0)
+    if role != "jobs":
+        return sizing, {}, list(server_wide_modules)
+    # queue_job's runner lives here (one replica: one runner per database) and dispatches to this
+    # pool's own HTTP workers on localhost, never to the interactive ones.
+    return sizing, {"queue_job": {"channels": str(pool["channels"])}}, [*server_wide_modules, "queue_job"]
 
 
 def _check_inputs(plan: Mapping[str, Any], role: str, db_sslmode: str, secrets: Mapping[str, Any]) -> None:
@@ -232,6 +264,8 @@ def _check_inputs(plan: Mapping[str, Any], role: str, db_sslmode: str, secrets: 
         raise InputError("role", role, "is not an instance role", " or ".join(ROLES))
     if role == "cron" and not plan.get("cron_apart"):
         raise InputError("role", role, "this environment runs cron inside its web instance", "web")
+    if role in POOL_ROLES and role not in (plan.get("pools") or {}):
+        raise InputError("role", role, f"the environment's workload profile has no {role} pool", "web")
     if db_sslmode not in SSLMODES:
         raise InputError("db_sslmode", db_sslmode, "is not a libpq sslmode", ", ".join(SSLMODES))
     database = str(plan.get("database") or "")

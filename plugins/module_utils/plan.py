@@ -29,6 +29,7 @@ import math
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
+from . import workload as profiles
 from .connection_budget import LOW_DB_MAXCONN, connection_budget
 from .estate import (
     DEFAULT_ODOO_VERSION,
@@ -97,7 +98,8 @@ def identifier(name: str) -> str:
 
 def _finding(host: str, err: InputError, variables: Mapping[str, str], where: str) -> Finding:
     key = err.key.split(".")[0].split("[")[0]
-    variable = variables.get(key, f"{where}.{err.key}")
+    # Errors that already name an inventory variable (workload profiles, peaks) keep it.
+    variable = err.key if err.key.startswith("odoo_platform_") else variables.get(key, f"{where}.{err.key}")
     return Finding(host, variable, f"{err.value!r}: {err.reason}", f"accepted: {err.accepted}")
 
 
@@ -119,8 +121,20 @@ def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Se
             f"autoscaling is not allowed in tier {tier}",
             f"{replicas} (no autoscaling), or allow it in odoo_platform_tier_overrides",
         )
-    cron_apart = replicas > 1
+    profile = profiles.read_profile(env)
+    peaks = profiles.read_peaks(env, profile)
+    peak = profiles.active_peak(peaks, env.get("odoo_platform_active_peak"))
+    # The connection budget carries every pool at its highest peak; the replicas that run now are
+    # the base ones, or the active peak's when an operator switched one on (docs/workload.md).
+    peak_replicas = profiles.pool_replicas(max_replicas, peaks, "web_replicas")
+    if peak and "web_replicas" in peak:
+        replicas = int(peak["web_replicas"])
+    max_replicas = max(max_replicas, peak_replicas)
+    cron_apart = max_replicas > 1
     cron_threads = int(env.get("odoo_platform_cron_threads") or (DEFAULT_CRON_THREADS if cron_apart else 1))
+    peak_cron_threads = max([cron_threads] + [int(p["cron_threads"]) for p in peaks if "cron_threads" in p])
+    if peak and "cron_threads" in peak:
+        cron_threads = int(peak["cron_threads"])
     sizing_inputs = {
         "cpus": env.get("odoo_platform_cpus"),
         "memory": env.get("odoo_platform_memory"),
@@ -148,10 +162,23 @@ def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Se
             {
                 "name": f"{name}/cron",
                 "workers": 0,
-                "max_cron_threads": cron_threads,
+                "max_cron_threads": peak_cron_threads,
                 "db_maxconn": web.settings["db_maxconn"],
                 "replicas": 1,
                 "surge": 0,
+            }
+        )
+    pools = _plan_pools(env, profile=profile, peaks=peaks, peak=peak, web_inputs=sizing_inputs)
+    for pool_name, pool in pools.items():
+        instances.append(
+            {
+                "name": f"{name}/{pool_name}",
+                "workers": pool["max_workers"],
+                "max_cron_threads": 0,
+                "db_maxconn": pool["settings"]["db_maxconn"],
+                "replicas": pool["max_replicas"],
+                # The jobs pool is recreated (one queue_job runner per database), the api pool rolls.
+                "surge": 0 if pool_name == "jobs" else 1,
             }
         )
     return {
@@ -165,7 +192,7 @@ def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Se
         "runtime_host": env.get("odoo_platform_container_host") or env.get("odoo_platform_kubernetes_cluster"),
         "postgres_server": env.get("odoo_platform_postgres_server"),
         "redis_server": env.get("odoo_platform_redis_server"),
-        "redis": _redis_choice(name, env, replicas),
+        "redis": _redis_choice(name, env, max_replicas),
         "hostnames": list(env.get("odoo_platform_hostnames") or []),
         "odoo_version": sizing_inputs["odoo_version"],
         "database": env.get("odoo_platform_database") or identifier(name),
@@ -179,7 +206,91 @@ def _plan_environment(name: str, env: Mapping[str, Any], groups: Mapping[str, Se
         "web": _explained(web),
         "instances": instances,
         "concurrent_users": env.get("odoo_platform_concurrent_users"),
+        "workload_profile": profile,
+        "pools": pools,
+        "peak_windows": peaks,
+        "active_peak": peak["name"] if peak else None,
+        "api_integrations": profiles.read_integrations(env) if profile == "transport_api_heavy" else [],
     }
+
+
+def _plan_pools(
+    env: Mapping[str, Any],
+    *,
+    profile: str,
+    peaks: list[dict[str, Any]],
+    peak: dict[str, Any] | None,
+    web_inputs: Mapping[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """The side pools of the workload profile, each sized like a web replica of its own cpus/memory."""
+    pools: dict[str, dict[str, Any]] = {}
+    major = int(str(web_inputs["odoo_version"]).split(".")[0])
+    if profile == "transport_api_heavy":
+        replicas = int(env.get("odoo_platform_api_replicas") or 1)
+        current = int(peak["api_replicas"]) if peak and "api_replicas" in peak else replicas
+        sizing = _pool_sizing(env, "api", web_inputs, current, {})
+        paths = profiles.api_paths(major, env.get("odoo_platform_api_routes") or [])
+        pools["api"] = {
+            "workers": sizing.settings["workers"],
+            "max_workers": sizing.settings["workers"],
+            "replicas": current,
+            "max_replicas": profiles.pool_replicas(replicas, peaks, "api_replicas"),
+            "paths": paths,
+            **_explained(sizing),
+        }
+        pools["api"]["explain"]["paths"] = (
+            "Odoo's external API (XML-RPC /xmlrpc/2/, JSON-RPC /jsonrpc"
+            + (", JSON-2 /json/2/" if major >= 19 else "")
+            + ") and odoo_platform_api_routes: routed by the traefik role to this pool"
+        )
+    if profile == "warehouse_heavy":
+        limits = {"limit_time_real": profiles.JOB_LIMIT_TIME_REAL, "limit_time_cpu": profiles.JOB_LIMIT_TIME_CPU}
+        sizing = _pool_sizing(env, "job", web_inputs, 1, limits)
+        most = sizing.settings["workers"]
+        # The jobs container does nothing else: by default it runs as many workers as its size allows.
+        base = int(env.get("odoo_platform_job_workers") or most)
+        wanted = [("odoo_platform_job_workers", base)] + [
+            (f"odoo_platform_peak_windows[{p['name']}].job_workers", p["job_workers"])
+            for p in peaks
+            if "job_workers" in p
+        ]
+        for variable, value in wanted:
+            if value > most:
+                raise InputError(
+                    variable,
+                    value,
+                    f"is more than the {most} workers the jobs container's memory and CPUs allow",
+                    f"<= {most}, or more odoo_platform_job_memory/odoo_platform_job_cpus",
+                )
+        workers = int(peak["job_workers"]) if peak and "job_workers" in peak else min(base, most)
+        channels, channels_explain = profiles.queue_job_channels(workers, 1)
+        pools["jobs"] = {
+            "workers": workers,
+            "max_workers": max(value for _variable, value in wanted),
+            "replicas": 1,
+            "max_replicas": 1,
+            "channels": channels,
+            **_explained(sizing),
+        }
+        at_peak = f"; peak window {peak['name']}: {workers}" if peak and "job_workers" in peak else ""
+        pools["jobs"]["explain"]["workers"] = (
+            f"odoo_platform_job_workers, or all {most} workers the jobs container's cpus and memory allow: {base}"
+            f"{at_peak}"
+        )
+        pools["jobs"]["explain"]["channels"] = channels_explain
+        pools["jobs"]["explain"]["replicas"] = "1: one queue_job runner per database"
+    return pools
+
+
+def _pool_sizing(
+    env: Mapping[str, Any], prefix: str, web_inputs: Mapping[str, Any], replicas: int, limits: Mapping[str, int]
+) -> Any:
+    inputs = dict(web_inputs, replicas=replicas, max_cron_threads=0, **limits)
+    for key in ("cpus", "memory"):
+        if env.get(f"odoo_platform_{prefix}_{key}") is not None:
+            inputs[key] = env[f"odoo_platform_{prefix}_{key}"]
+    inputs.pop("concurrent_users", None)
+    return odoo_sizing(inputs)
 
 
 def _redis_choice(name: str, env: Mapping[str, Any], replicas: int) -> dict[str, Any]:
@@ -232,6 +343,19 @@ def _pg_kb(value: str) -> int:
     return parse_size("setting", value).bytes // _KB
 
 
+def _refuse_peaks_over_capacity(envs: list[dict[str, Any]], ceiling: int, reserved: int, demand: int) -> None:
+    """A server with peak windows must carry every pool at its peak as planned (never by lowering db_maxconn)."""
+    peaked = [env["environment"] for env in envs if env["peak_windows"]]
+    if demand + reserved <= ceiling or not peaked:
+        return
+    raise InputError(
+        "odoo_platform_peak_windows",
+        ", ".join(peaked),
+        f"at the peaks the server's connection demand {demand} + reserved {reserved} is more than {ceiling}",
+        "lower the peak targets, or give the database server more memory (odoo_platform_pg_memory)",
+    )
+
+
 def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]]) -> dict[str, Any]:
     tune_inputs: dict[str, Any] = {
         key: server.get(variable)
@@ -253,6 +377,7 @@ def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]
     )
     demand = budget.settings["demand"]
     processes = budget.settings["total_processes"]
+    _refuse_peaks_over_capacity(envs, fixed if fixed is not None else cap, reserved, demand)
     if fixed is not None:
         max_connections = int(fixed)
         explain["max_connections"] = f"fixed by odoo_platform_pg_max_connections = {max_connections}"
@@ -399,6 +524,11 @@ def _apply_budget(envs: dict[str, dict[str, Any]], servers: Mapping[str, dict[st
             env["web"]["explain"]["db_maxconn"] = f"{server['explain']['db_maxconn']} (server {server['server']})"
         for instance in env["instances"]:
             instance["db_maxconn"] = server["db_maxconn"][instance["name"]]
+        for pool_name, pool in env["pools"].items():
+            chosen = server["db_maxconn"][f"{env['environment']}/{pool_name}"]
+            if chosen != pool["settings"]["db_maxconn"]:
+                pool["settings"] = dict(pool["settings"], db_maxconn=chosen)
+                pool["explain"]["db_maxconn"] = f"{server['explain']['db_maxconn']} (server {server['server']})"
         per_instance = server["budget"]["settings"]["per_instance"]
         demands = {i["name"]: per_instance[i["name"]]["demand"] for i in env["instances"]}
         env["connection_limit"] = sum(demands.values())

@@ -76,6 +76,12 @@ def render_text(plan: Mapping[str, Any]) -> str:
             f"db_maxconn={web['db_maxconn']} soft={web['limit_memory_soft']} hard={web['limit_memory_hard']}; "
             f"RPO {pol['rpo_seconds']}s RTO {pol['rto_seconds']}s; role connection limit {env['connection_limit']}"
         )
+        for pool_name, pool in env.get("pools", {}).items():
+            lines.append(
+                f"    {env['workload_profile']}: {pool_name} pool {pool['replicas']}x workers={pool['workers']}"
+                f" (peak {pool['max_replicas']}x {pool['max_workers']})"
+                + (f" channels={pool['channels']}" if "channels" in pool else "")
+            )
     for name, server in plan["postgres_servers"].items():
         s, b = server["settings"], server["budget"]["settings"]
         lines.append(
@@ -91,6 +97,35 @@ def _md_table(rows: Sequence[tuple[str, str, str]]) -> list[str]:
     out = ["| setting | value | why |", "| --- | --- | --- |"]
     out += [f"| `{k}` | {v} | {w.replace('|', '/')} |" for k, v, w in rows]
     return out
+
+
+def _workload_rows(env: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The workload profile, its side pools with their budgets, and the peak windows."""
+    profile = env.get("workload_profile", "balanced")
+    rows = [("workload_profile", profile, "odoo_platform_workload_profile (docs/workload.md)")]
+    for name, pool in (env.get("pools") or {}).items():
+        explain = pool["explain"]
+        why = "; ".join(explain[k] for k in ("workers", "channels", "paths", "replicas") if k in explain)
+        peak = f"{pool['max_replicas']} x {pool['max_workers']}"
+        value = f"{pool['replicas']} x {pool['workers']} workers (budget at peak: {peak})"
+        rows.append((f"{name} pool", value, why or "sized like a web replica of its own cpus/memory"))
+        if "channels" in pool:
+            rows.append(("queue_job channels", pool["channels"], explain.get("channels", "")))
+    for peak in env.get("peak_windows") or []:
+        targets = ", ".join(f"{k}={v}" for k, v in peak.items() if k not in ("name", "schedule"))
+        active = " (active now)" if env.get("active_peak") == peak["name"] else ""
+        rows.append(
+            (f"peak {peak['name']}", f"{peak['schedule']}: {targets}{active}", "counted in the connection budget")
+        )
+    for item in env.get("api_integrations") or []:
+        rows.append(
+            (
+                f"integration {item['name']}",
+                f"{item['average']}/s burst {item['burst']} from {', '.join(item['source_ranges'])}",
+                "Traefik rate limit on the API paths for these source addresses",
+            )
+        )
+    return rows
 
 
 def render_markdown(plan: Mapping[str, Any]) -> str:
@@ -121,6 +156,7 @@ def render_markdown(plan: Mapping[str, Any]) -> str:
         rows.append(("connection_limit", str(env["connection_limit"]), env["connection_limit_explain"]))
         if env["cron_apart"]:
             rows.append(("cron", f"{env['cron_threads']} threads, 1 replica", "more than one web replica: cron apart"))
+        rows += _workload_rows(env)
         out += _md_table(rows)
         out += [f"- warning: {w}" for w in env["web"]["warnings"]]
     out += ["", "## PostgreSQL servers"]

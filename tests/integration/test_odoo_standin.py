@@ -114,11 +114,12 @@ def _config(lab, name, **options):
     return conf, data
 
 
-def _odoo(lab, name, conf, data, *, command=None, detach=True, entrypoint=None):
+def _odoo(lab, name, conf, data, *, command=None, detach=True, entrypoint=None, environment=None):
     container = lab["client"].containers.create(
         STANDIN,
         command=command,
         entrypoint=entrypoint,
+        environment=environment,
         name=f"standin-{name}-{lab['suffix']}",
         labels=LABEL,
         network=lab["network"].name,
@@ -246,6 +247,18 @@ def test_health_and_version(workers):
     assert (reply.status_code, reply.json()) == (200, {"status": "pass", "db_server_status": True})
     result = _rpc(workers["ports"][8069], "/web/webclient/version_info")["result"]
     assert (result["server_serie"], result["server_version_info"][:2]) == (VERSION, [int(VERSION[:2]), 0])
+
+
+def test_external_jsonrpc_and_the_pool_header(lab, workers):
+    """/jsonrpc common.version as Odoo's external API; X-Standin-Pool names the pool that answered."""
+    port = workers["ports"][8069]
+    result = _rpc(port, "/jsonrpc", service="common", method="version", args=[])["result"]
+    assert result["server_serie"] == VERSION
+    assert "X-Standin-Pool" not in requests.get(f"http://127.0.0.1:{port}/web/health", timeout=5).headers
+    conf, data = _config(lab, "api-pool", workers=1, max_cron_threads=0)
+    _container, ports = _odoo(lab, "api-pool", conf, data, environment={"ODOO_PLATFORM_POOL": "api"})
+    reply = requests.get(f"http://127.0.0.1:{ports[8069]}/web/health", timeout=5)
+    assert reply.headers["X-Standin-Pool"] == "api"
 
 
 @pytest.mark.parametrize(

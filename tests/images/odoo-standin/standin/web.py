@@ -155,6 +155,7 @@ class Handler(BaseHTTPRequestHandler):
             "/websocket": self.websocket,
             "/longpolling/poll": self.longpolling,
             "/standin/attachment": self.attachment,
+            "/jsonrpc": self.external_jsonrpc,
         }
         route = routes.get(url.path)
         try:
@@ -188,6 +189,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers:
             self.send_header(name, value)
+        # Stand-in only (NOT Odoo): which worker pool of the environment answered (odoo_container sets it).
+        if os.environ.get("ODOO_PLATFORM_POOL"):
+            self.send_header("X-Standin-Pool", os.environ["ODOO_PLATFORM_POOL"])
         if self.session is not None and self.session.pop("_dirty", False):
             self.server.store.save(self.sid, self.session)
             self.send_header(
@@ -263,6 +267,16 @@ class Handler(BaseHTTPRequestHandler):
                 info.update(db_server_status=False, status="fail")
                 status = 500
         self.respond(status, json.dumps(info).encode(), headers=[("Cache-Control", "no-store")])
+
+    def external_jsonrpc(self):
+        """The external JSON-RPC endpoint: only ``common.version`` (what API monitors call)."""
+
+        def call(params):
+            if (params.get("service"), params.get("method")) != ("common", "version"):
+                raise NotImplementedError("stand-in: only common.version is served on /jsonrpc")
+            return db.version_info()
+
+        self.jsonrpc(call)
 
     def version_info(self):
         self.jsonrpc(lambda _params: db.version_info())
