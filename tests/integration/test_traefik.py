@@ -348,7 +348,7 @@ def test_bad_input_restores_the_last_good_routes(front):
 
 # Last: it empties alpha's /web/login bucket, which refills at one request a minute.
 def test_login_rate_limited(front):
-    statuses = [_https(front, "alpha.ttr.test", "/web/login")[0] for _ in range(RATE_BURST + 3)]
+    statuses = [_https(front, "alpha.ttr.test", "/web/login")[0] for _attempt in range(RATE_BURST + 3)]
     assert 429 in statuses
     assert 1 <= statuses.count(200) <= RATE_BURST
     assert statuses.index(429) > 0 and set(statuses[statuses.index(429) :]) == {429}
