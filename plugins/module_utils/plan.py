@@ -497,6 +497,9 @@ def build_plan(hosts: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequ
     if findings:
         raise PlanError(findings)
     _apply_budget(envs, servers)
+    _plan_standbys(hosts, groups, servers, findings)
+    if findings:
+        raise PlanError(findings)
     redis = {
         server: _plan_redis(server, hosts.get(server, {}), [e for e in envs.values() if e["redis"]["server"] == server])
         for server in sorted({e["redis"]["server"] for e in envs.values() if e["redis"]["enabled"]})
@@ -511,6 +514,62 @@ def build_plan(hosts: Mapping[str, Mapping[str, Any]], groups: Mapping[str, Sequ
     }
     plan["hash"] = plan_hash(plan)
     return plan
+
+
+def _plan_standbys(
+    hosts: Mapping[str, Mapping[str, Any]],
+    groups: Mapping[str, Sequence[str]],
+    servers: dict[str, dict[str, Any]],
+    findings: list[Finding],
+) -> None:
+    """Streaming standbys (``odoo_platform_pg_standby_of``) and the tier policy's demand for them.
+
+    A standby runs its primary's settings: every max_* it shares (max_connections,
+    max_worker_processes, max_wal_senders, max_prepared_transactions, max_locks_per_transaction)
+    must be >= the primary's or the standby refuses to start (PostgreSQL docs, "Hot Standby",
+    "Administrator's Overview"). Its tenants' roles and pg_hba rules are the primary's, ready for
+    a promotion.
+    """
+    primaries = {name: s for name, s in servers.items()}
+    for name in groups.get("postgres_servers", ()):
+        primary = (hosts.get(name) or {}).get("odoo_platform_pg_standby_of")
+        if primary in (None, ""):
+            continue
+        if primary not in primaries:
+            choices = ", ".join(sorted(primaries)) or "none: no PostgreSQL server has tenants"
+            findings.append(
+                Finding(
+                    name,
+                    "odoo_platform_pg_standby_of",
+                    f"names {primary!r}, which is not a PostgreSQL server with tenants",
+                    f"set it to one of {choices}",
+                )
+            )
+            continue
+        source = primaries[primary]
+        kind = source["standby"] if source["standby"] in ("hot", "warm") else "hot"
+        settings = dict(source["settings"])
+        if kind == "warm":
+            settings["hot_standby"] = "off"  # warm: replays WAL, accepts no queries until promoted
+        servers[name] = dict(
+            source,
+            server=name,
+            role="standby",
+            standby_of=primary,
+            standby_kind=kind,
+            settings=settings,
+            tenant_roles=[dict(t) for t in source["tenant_roles"]],
+            warnings=[],
+        )
+        source.setdefault("standbys", []).append(name)
+    for name, server in primaries.items():
+        server.setdefault("role", "primary")
+        server.setdefault("standbys", [])
+        if server["standby"] in ("hot", "warm") and not server["standbys"]:
+            server["warnings"].append(
+                f"{name}: tier {server['tier']} wants a {server['standby']} standby and none streams from it: add a "
+                f"host to postgres_servers with odoo_platform_pg_standby_of: {name}"
+            )
 
 
 def _apply_budget(envs: dict[str, dict[str, Any]], servers: Mapping[str, dict[str, Any]]) -> None:

@@ -208,3 +208,51 @@ def test_redis_persistence_follows_the_strictest_tenant(tiers, mode):
     sessions = plan.build_plan(hosts, groups)["redis_servers"]["r1"]["settings"]["sessions"]
     assert sessions["persistence_mode"] == mode
     assert sessions["conf"]["appendonly"] == ("yes" if mode == "aof" else "no")
+
+
+def test_standby_streams_its_primarys_settings_and_tenants():
+    envs = {"erp": _env("pg1", odoo_platform_cpus=2, odoo_platform_memory="4GiB", odoo_platform_redis_server="r1")}
+    servers = {
+        "pg1": {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4},
+        "pg1-standby": {
+            "odoo_platform_pg_memory": "16GiB",
+            "odoo_platform_pg_cpus": 4,
+            "odoo_platform_pg_standby_of": "pg1",
+        },
+    }
+    hosts, groups = _estate(envs, {"erp": "mission_critical"}, servers)
+    result = plan.build_plan(hosts, groups)
+    primary, standby = result["postgres_servers"]["pg1"], result["postgres_servers"]["pg1-standby"]
+    assert (primary["role"], primary["standbys"]) == ("primary", ["pg1-standby"])
+    assert (standby["role"], standby["standby_of"], standby["standby_kind"]) == ("standby", "pg1", "hot")
+    # PostgreSQL "Hot Standby": max_connections and the other max_* must be >= the primary's.
+    assert standby["settings"] == primary["settings"]
+    assert [t["role"] for t in standby["tenant_roles"]] == ["odoo_erp"]
+    assert not [w for w in result["warnings"] if "standby" in w]
+
+
+def test_a_tier_that_wants_a_standby_warns_without_one():
+    envs = {"erp": _env("pg1", odoo_platform_cpus=2, odoo_platform_memory="4GiB", odoo_platform_redis_server="r1")}
+    hosts, groups = _estate(
+        envs, {"erp": "mission_critical"}, {"pg1": {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4}}
+    )
+    result = plan.build_plan(hosts, groups)
+    assert (
+        "pg1: tier mission_critical wants a hot standby and none streams from it: add a host to postgres_servers "
+        "with odoo_platform_pg_standby_of: pg1"
+    ) in result["warnings"]
+
+
+def test_a_standby_of_an_unknown_primary_is_refused():
+    envs = {"wh": _env("pg1", odoo_platform_cpus=1, odoo_platform_memory="2GiB")}
+    servers = {
+        "pg1": {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4},
+        "pg2": {"odoo_platform_pg_memory": "16GiB", "odoo_platform_pg_cpus": 4, "odoo_platform_pg_standby_of": "pg9"},
+    }
+    hosts, groups = _estate(envs, {"wh": "standard"}, servers)
+    with pytest.raises(plan.PlanError) as err:
+        plan.build_plan(hosts, groups)
+    assert str(err.value) == (
+        "pg2: odoo_platform_pg_standby_of: names 'pg9', which is not a PostgreSQL server with tenants. "
+        "Fix: set it to one of pg1"
+    )
