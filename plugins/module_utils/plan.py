@@ -557,6 +557,7 @@ def _plan_standbys(
             role="standby",
             standby_of=primary,
             standby_kind=kind,
+            standbys=[],
             settings=settings,
             tenant_roles=[dict(t) for t in source["tenant_roles"]],
             warnings=[],
