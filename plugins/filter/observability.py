@@ -14,12 +14,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils import observability
 
 
-def _addresses(plan: Mapping[str, Any], hostvars: Any) -> dict[str, str]:
-    """Where each infrastructure host of the plan is reached: its ansible_host, else its inventory name."""
+def _addresses(plan: Mapping[str, Any], hostvars: Any, options: Mapping[str, Any]) -> dict[str, str]:
+    """Where each host to scrape is reached: its ansible_host, else its inventory name."""
     if hostvars is None:
         return {}
     hosts: set[str] = set(plan.get("postgres_servers") or {}) | set(plan.get("redis_servers") or {})
     hosts |= {str(e["runtime_host"]) for e in plan["environments"].values() if e.get("runtime_host")}
+    hosts |= {str(h) for h in options.get("monitoring_hosts") or []}
+    hosts |= {str(h) for h in dict(options.get("standbys") or {})}
     result = {}
     for host in sorted(hosts):
         if host in hostvars:
@@ -37,7 +39,7 @@ def observability_config(plan: Any, hostvars: Any = None, options: Any = None) -
     try:
         rules = observability.alert_rules(plan, opts)
         return {
-            "prometheus": observability.prometheus_config(plan, _addresses(plan, hostvars), opts),
+            "prometheus": observability.prometheus_config(plan, _addresses(plan, hostvars, opts), opts),
             "rules": rules,
             "alert_names": observability.alert_names(rules),
             "alertmanager": observability.alertmanager_config(opts),

@@ -69,6 +69,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "probe_scheme": "https",
     "probe_insecure_tls": False,
     "monitoring_hosts": [],
+    "exclude_hosts": [],
     "standbys": {},
     "rule_files": ["/etc/prometheus/rules/*.yml"],
     "runbook_base_url": "https://git.sysgenpro.example/platform/odoo_platform/-/blob/main/docs/runbooks",
@@ -226,7 +227,8 @@ def scrape_configs(
         labels = dict(_group_labels(plan, users), host=_label(host), role=role)
         return {"targets": [_address(addresses, host, port)], "labels": dict(sorted(labels.items()))}
 
-    node_targets = [static(h, opts["node_exporter_port"], "server", hosts[h]) for h in hosts]
+    excluded = {str(h) for h in opts["exclude_hosts"]}
+    node_targets = [static(h, opts["node_exporter_port"], "server", hosts[h]) for h in hosts if h not in excluded]
     node_targets += [
         static(s, opts["node_exporter_port"], "standby", hosts.get(p, []))
         for s, p in sorted(standbys.items())
@@ -260,7 +262,11 @@ def scrape_configs(
         {
             "job_name": "traefik",
             "metrics_path": opts["traefik_metrics_path"],
-            "static_configs": [static(h, opts["traefik_metrics_port"], "ingress", hosts[h]) for h in container_hosts],
+            "static_configs": [
+                static(h, opts["traefik_metrics_port"], "ingress", hosts[h])
+                for h in container_hosts
+                if h not in excluded
+            ],
         },
     ]
     jobs.extend(_blackbox_jobs(plan, opts))
@@ -569,7 +575,10 @@ def _host_rules(
 ) -> list[dict[str, Any]]:
     rules = []
     disk = float(opts["disk_ratio"])
+    excluded = {str(h) for h in opts["exclude_hosts"]}
     for host, users in hosts.items():
+        if host in excluded:
+            continue
         labels = dict(_group_labels(plan, users), host=_label(host))
         policy = _policy_of(plan, users)
         fs = f'host="{labels["host"]}",fstype!~"tmpfs|overlay|squashfs|nsfs",mountpoint!~"/etc/.*"'

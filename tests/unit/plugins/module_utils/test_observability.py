@@ -339,3 +339,13 @@ def test_role_argument_specs_equal_its_defaults():
     options = specs["argument_specs"]["main"]["options"]
     assert sorted(options) == sorted(defaults)
     assert {k: v["default"] for k, v in options.items()} == defaults
+
+
+def test_excluded_hosts_are_neither_scraped_nor_alerted_on():
+    options = {"exclude_hosts": ["docker-erp"]}
+    config = obs.prometheus_config(PLAN, {}, options)
+    scraped = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    assert not any(t.startswith("docker-erp:") for t in scraped)
+    assert "pg-erp:9187" in scraped
+    hosts = {r["labels"].get("host") for g in obs.alert_rules(PLAN, options)["groups"] for r in g["rules"]}
+    assert "docker-erp" not in hosts
