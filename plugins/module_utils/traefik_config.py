@@ -82,9 +82,11 @@ DEFAULTS: dict[str, Any] = {
     "access_log": True,
     "metrics": True,
     "maintenance_retry_after": 600,
+    "maintenance_page_url": "",
 }
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
 _DURATION = re.compile(r"^\d+(ms|s|m|h)$")
+_URL = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -198,6 +200,12 @@ def normalize_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     opts["hsts_seconds"] = _int("traefik_hsts_seconds", opts["hsts_seconds"], 0, 2**31)
     opts["login_rate_average"] = _int("traefik_login_rate_average", opts["login_rate_average"], 1, 10**6)
     opts["login_rate_burst"] = _int("traefik_login_rate_burst", opts["login_rate_burst"], 1, 10**6)
+    page = str(opts["maintenance_page_url"] or "")
+    if page and not _URL.match(page):
+        raise InputError(
+            "traefik_maintenance_page_url", page, "is not an http(s) URL", "e.g. http://maintenance-pages:8080"
+        )
+    opts["maintenance_page_url"] = page.rstrip("/")
     opts["maintenance_retry_after"] = _int("traefik_maintenance_retry_after", opts["maintenance_retry_after"], 0, 86400)
     opts["admin_cidrs"] = _cidrs("traefik_admin_cidrs", opts["admin_cidrs"])
     opts["trusted_ips"] = _cidrs("traefik_trusted_ips", opts["trusted_ips"])
@@ -338,7 +346,7 @@ def _shared_middlewares(opts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def _routes(site: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _routes(site: Mapping[str, Any], page: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The routes of one site, provider-neutral: name, match, priority, middlewares, service kind."""
     env = site["environment"]
     allow = [f"{env}-allow"] if site["allow_cidrs"] else []
@@ -352,7 +360,7 @@ def _routes(site: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "name": f"{base}-maintenance",
                     "rule": rule,
                     "priority": PRIORITY["maintenance"],
-                    "middlewares": [*allow, "security-headers", "maintenance-headers"],
+                    "middlewares": [*allow, "security-headers", "maintenance-headers", *page],
                     "service": "maintenance",
                 }
             )
@@ -407,6 +415,14 @@ def dynamic_config(sites: Sequence[Mapping[str, Any]], options: Mapping[str, Any
         "maintenance": {"loadBalancer": {"servers": []}},
     }
     middlewares = _shared_middlewares(opts)
+    page: list[str] = []
+    if opts["maintenance_page_url"]:
+        # The 503 keeps its status; its body comes from the operator's static page server.
+        services["maintenance-page"] = {"loadBalancer": {"servers": [{"url": opts["maintenance_page_url"]}]}}
+        middlewares["maintenance-page"] = {
+            "errors": {"status": ["503"], "service": "maintenance-page", "query": "/maintenance.html"}
+        }
+        page = ["maintenance-page"]
     for site in checked:
         env = site["environment"]
         middlewares.update(_site_middlewares(site, opts))
@@ -426,7 +442,7 @@ def dynamic_config(sites: Sequence[Mapping[str, Any]], options: Mapping[str, Any
                     "serversTransport": "odoo",
                 }
             }
-        for route in _routes(site):
+        for route in _routes(site, page):
             service = "maintenance" if route["service"] == "maintenance" else f"{env}-{route['service']}"
             routers[route["name"]] = {
                 "entryPoints": ["websecure"],

@@ -151,6 +151,20 @@ def front(tmp_path_factory, lab):
             )
             network.connect(container, aliases=[f"{env}-web"])
             container.start()
+        # A static page server for the maintenance page, on alpha's network (Traefik reaches it there).
+        pages = client.containers.create(
+            "sysgenpro-lab/debian:bookworm",
+            name=f"{PREFIX}-pages",
+            labels=LAB,
+            command=[
+                "sh",
+                "-c",
+                "mkdir -p /tmp/pages && echo '<h1>Planned maintenance</h1>' > /tmp/pages/maintenance.html"
+                " && exec python3 -m http.server 8080 --directory /tmp/pages",
+            ],
+        )
+        client.networks.get(f"{PREFIX}-ttr-alpha").connect(pages, aliases=["ttr-pages"])
+        pages.start()
         ports = {"http": _free_port(), "https": _free_port(), "api": _free_port()}
         inventory = tmp / "hosts.yml"
         host_vars = {
@@ -316,10 +330,15 @@ def test_check_mode_then_idempotence(front):
 
 
 def test_maintenance_on_and_off(front):
-    on = _play(front, "-e", json.dumps({"traefik_sites": _sites(maintenance=("ttr-alpha",))}), label="maintenance on")
+    extra = {
+        "traefik_sites": _sites(maintenance=("ttr-alpha",)),
+        "traefik_maintenance_page_url": "http://ttr-pages:8080",
+    }
+    on = _play(front, "-e", json.dumps(extra), label="maintenance on")
     assert on.returncode == 0, on.stdout[-3000:]
     status, headers, body = _https(front, "alpha.ttr.test", "/web/login")
     assert (status, headers["retry-after"], headers["cache-control"]) == (503, "600", "no-store"), body
+    assert "<h1>Planned maintenance</h1>" in body
     assert "strict-transport-security" in headers
     assert _database(front, "beta.ttr.test") == "ttr_beta"  # the other environment is untouched
     off = _play(front, label="maintenance off")

@@ -184,6 +184,20 @@ def test_maintenance_router_wins_and_keeps_the_others():
     assert top["middlewares"] == ["security-headers", "maintenance-headers"]
 
 
+def test_maintenance_page_from_a_static_server():
+    config = dynamic_config([_site(maintenance=True)], {"maintenance_page_url": "http://pages:8080/"})
+    top = config["http"]["routers"]["wh-north--wh-north-example-test-maintenance"]
+    assert top["middlewares"] == ["security-headers", "maintenance-headers", "maintenance-page"]
+    # Traefik v3 errors middleware: the page replaces the body, the 503 status stays.
+    assert config["http"]["middlewares"]["maintenance-page"] == {
+        "errors": {"query": "/maintenance.html", "service": "maintenance-page", "status": ["503"]}
+    }
+    assert config["http"]["services"]["maintenance-page"] == {
+        "loadBalancer": {"servers": [{"url": "http://pages:8080"}]}
+    }
+    assert "maintenance-page" not in dynamic_config([_site(maintenance=True)])["http"]["services"]
+
+
 def test_allow_list_first_in_every_chain():
     config = dynamic_config([_site(allow_cidrs=["10.1.0.0/16", "192.0.2.7"])])
     assert config["http"]["middlewares"]["wh-north-allow"] == {
@@ -320,6 +334,11 @@ def test_deterministic_whatever_the_input_order():
             "traefik_admin_cidrs='10.0.0.0/8': is not a list; accepted: a list of CIDRs such as ['10.0.0.0/8']",
         ),
         ([_site()], {"login_rate_burst": 0}, "traefik_login_rate_burst=0: is out of range; accepted: 1 to 1000000"),
+        (
+            [_site()],
+            {"maintenance_page_url": "pages:8080"},
+            "traefik_maintenance_page_url='pages:8080': is not an http(s) URL; accepted: e.g. http://maintenance-pages:8080",
+        ),
     ],
 )
 def test_errors_name_the_variable(sites, options, message):
