@@ -21,7 +21,6 @@ def _addresses(plan: Mapping[str, Any], hostvars: Any, options: Mapping[str, Any
     hosts: set[str] = set(plan.get("postgres_servers") or {}) | set(plan.get("redis_servers") or {})
     hosts |= {str(e["runtime_host"]) for e in plan["environments"].values() if e.get("runtime_host")}
     hosts |= {str(h) for h in options.get("monitoring_hosts") or []}
-    hosts |= {str(h) for h in dict(options.get("standbys") or {})}
     result = {}
     for host in sorted(hosts):
         if host in hostvars:

@@ -70,7 +70,6 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "probe_insecure_tls": False,
     "monitoring_hosts": [],
     "exclude_hosts": [],
-    "standbys": {},
     "rule_files": ["/etc/prometheus/rules/*.yml"],
     "runbook_base_url": "https://git.sysgenpro.example/platform/odoo_platform/-/blob/main/docs/runbooks",
     "receivers": {},
@@ -177,6 +176,11 @@ def _hosts_of(plan: Mapping[str, Any]) -> dict[str, list[str]]:
             host = env.get(key) if key != "redis_server" else (env.get("redis") or {}).get("server")
             if host and (key != "runtime_host" or env.get("runtime") == "docker"):
                 users.setdefault(host, set()).add(name)
+    # A streaming standby (plan postgres_servers[<name>].role == "standby") serves its primary's tenants.
+    for name, server in (plan.get("postgres_servers") or {}).items():
+        primary = server.get("standby_of")
+        if server.get("role") == "standby" and primary in users:
+            users.setdefault(name, set()).update(users[primary])
     return {host: sorted(envs) for host, envs in sorted(users.items())}
 
 
@@ -221,7 +225,6 @@ def scrape_configs(
             if e.get("runtime") == "docker" and e.get("runtime_host")
         }
     )
-    standbys = {str(k): str(v) for k, v in (opts["standbys"] or {}).items()}
 
     def static(host: str, port: int, role: str, users: Sequence[str]) -> dict[str, Any]:
         labels = dict(_group_labels(plan, users), host=_label(host), role=role)
@@ -229,11 +232,6 @@ def scrape_configs(
 
     excluded = {str(h) for h in opts["exclude_hosts"]}
     node_targets = [static(h, opts["node_exporter_port"], "server", hosts[h]) for h in hosts if h not in excluded]
-    node_targets += [
-        static(s, opts["node_exporter_port"], "standby", hosts.get(p, []))
-        for s, p in sorted(standbys.items())
-        if p in hosts
-    ]
     for host in sorted(str(h) for h in opts["monitoring_hosts"]):
         labels = {
             "environment": "platform",
@@ -245,12 +243,13 @@ def scrape_configs(
             "tier": _strictest([e["tier"] for e in plan["environments"].values()]),
         }
         node_targets.append({"targets": [_address(addresses, host, opts["node_exporter_port"])], "labels": labels})
-    pg_targets = [static(s, opts["postgres_exporter_port"], "primary", hosts[s]) for s in pg_servers]
-    pg_targets += [
-        dict(static(s, opts["postgres_exporter_port"], "standby", hosts[p]), labels=_relabel_host(hosts, plan, s, p))
-        for s, p in sorted(standbys.items())
-        if p in pg_servers
-    ]
+    pg_targets = []
+    for name in pg_servers:
+        server = plan["postgres_servers"][name]
+        target = static(name, opts["postgres_exporter_port"], server.get("role") or "primary", hosts[name])
+        if server.get("role") == "standby":
+            target["labels"] = dict(sorted(dict(target["labels"], primary=_label(server["standby_of"])).items()))
+        pg_targets.append(target)
     jobs: list[dict[str, Any]] = [
         # honor_labels: the backup role's textfile series carry their own environment/tenant/tier.
         {"job_name": "node", "honor_labels": True, "static_configs": node_targets},
@@ -271,13 +270,6 @@ def scrape_configs(
     ]
     jobs.extend(_blackbox_jobs(plan, opts))
     return [job for job in jobs if job["static_configs"]]
-
-
-def _relabel_host(
-    hosts: Mapping[str, list[str]], plan: Mapping[str, Any], standby: str, primary: str
-) -> dict[str, str]:
-    labels = dict(_group_labels(plan, hosts[primary]), host=_label(standby), role="standby", primary=_label(primary))
-    return dict(sorted(labels.items()))
 
 
 def _blackbox_jobs(plan: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -499,6 +491,8 @@ def _server_rules(
                 for_="5m",
             ),
         ]
+        if plan["postgres_servers"][server].get("role") == "standby":
+            continue  # WAL archiving and replication lag are watched on the primary
         lags = [
             plan["environments"][e]["policy"]["settings"].get("alert_wal_archive_lag_seconds") for e in hosts[server]
         ]

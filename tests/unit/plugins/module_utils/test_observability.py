@@ -349,3 +349,50 @@ def test_excluded_hosts_are_neither_scraped_nor_alerted_on():
     assert "pg-erp:9187" in scraped
     hosts = {r["labels"].get("host") for g in obs.alert_rules(PLAN, options)["groups"] for r in g["rules"]}
     assert "docker-erp" not in hosts
+
+
+def _plan_with_standby():
+    hosts = {
+        "erp": _env("finance", "pg-erp", "redis-erp", "docker-erp", "erp.example.test"),
+        "pg-erp": {"odoo_platform_pg_memory": "4GiB", "odoo_platform_pg_cpus": 2},
+        "pg-erp-standby": {
+            "odoo_platform_pg_memory": "4GiB",
+            "odoo_platform_pg_cpus": 2,
+            "odoo_platform_pg_standby_of": "pg-erp",
+        },
+    }
+    groups = {
+        "environments": ["erp"],
+        "tier_mission_critical": ["erp"],
+        "tier_regional": [],
+        "tier_standard": [],
+        "tenancy_dedicated": ["erp"],
+        "tenancy_shared": [],
+        "postgres_servers": ["pg-erp", "pg-erp-standby"],
+        "redis_servers": ["redis-erp"],
+        "container_hosts": ["docker-erp"],
+    }
+    return estate_plan.build_plan(hosts, groups)
+
+
+def test_a_standby_is_scraped_with_its_primary_tenants_and_watched_from_its_primary():
+    plan = _plan_with_standby()
+    config = obs.prometheus_config(plan, {})
+    standby = next(sc for sc in _job(config, "postgres")["static_configs"] if sc["targets"] == ["pg-erp-standby:9187"])
+    assert standby["labels"]["role"] == "standby"
+    assert standby["labels"]["primary"] == "pg-erp"
+    assert standby["labels"]["environment"] == "erp"
+    assert "pg-erp-standby:9100" in _job(config, "node")["static_configs"][-1]["targets"] + [
+        t for sc in _job(config, "node")["static_configs"] for t in sc["targets"]
+    ]
+    rules = obs.alert_rules(plan)
+    on_standby = sorted(
+        r["alert"] for g in rules["groups"] for r in g["rules"] if r.get("labels", {}).get("host") == "pg-erp-standby"
+    )
+    # Archiving and replay lag are read on the primary; the standby is watched for being up and full.
+    assert on_standby == [
+        "OdooPlatformExporterDown",
+        "OdooPlatformHostDiskFull",
+        "OdooPlatformPostgresConnectionsHigh",
+        "OdooPlatformPostgresDown",
+    ]
