@@ -234,7 +234,13 @@ def _version_settings(result: Result, p: Mapping[str, Any], maintenance: int) ->
     if version >= 12 and workload in ("web", "oltp", "mixed"):
         result.set("jit", "off", f"PGTune: off for {workload} on PostgreSQL >= 12 (short queries)")
     if version >= 15:
-        result.set("wal_compression", "lz4", "PGTune: lz4 on PostgreSQL >= 15")
+        # Not a warning: Debian's and PGDG's packages, the only ones the collection installs, are built
+        # --with-lz4, and a server without it refuses the value at ALTER SYSTEM with a precise error.
+        result.set(
+            "wal_compression",
+            "lz4",
+            "PGTune: lz4 on PostgreSQL >= 15 (needs a build --with-lz4, as Debian's and PGDG's packages are)",
+        )
     elif version >= 10:
         result.set("wal_compression", "on", "PGTune: on (pglz) on PostgreSQL 10-14")
     if cpus and cpus >= 16:
@@ -265,8 +271,6 @@ def _warnings(result: Result, p: Mapping[str, Any], shared: int, work_mem: int, 
         result.warn("PGTune: the formulas are not optimal for low-memory systems (< 256MB)")
     elif memory > 100 * GIB:
         result.warn("PGTune: the formulas are not optimal for very high memory systems (> 100GB)")
-    if result.settings.get("wal_compression") == "lz4":
-        result.warn("wal_compression = lz4 requires PostgreSQL built with --with-lz4 (Debian/PGDG packages are)")
     if result.settings.get("io_method") == "io_uring":
         result.warn("io_method = io_uring requires PostgreSQL built with --with-liburing")
         if p["container"]:
