@@ -114,3 +114,22 @@ def test_the_replication_rule_is_tls_and_scram_only(primary):
     )
     expected = [ipaddress.ip_network(network) for network in networks]
     assert rules.splitlines() == [f"hostssl|{n.network_address}|{n.netmask}|scram-sha-256" for n in expected]
+
+
+def test_the_standbys_pgbouncer_reaches_the_primary(standby):
+    """The stable endpoint: PgBouncer on the standby forwards the tenant to the primary over TLS."""
+    variables = standby.ansible.get_variables()
+    tenant = variables["postgres_tuning_tenants"][0]
+    conninfo = (
+        f"host=127.0.0.1 port=6432 dbname={tenant['database']} user={tenant['role']} sslmode=verify-full "
+        f"sslrootcert={CONF}/tls/ca.crt connect_timeout=5"
+    )
+    cmd = standby.run(
+        "PGPASSWORD=%s psql -X -A -t -d %s -c %s",
+        tenant["password"],
+        conninfo,
+        "SELECT pg_is_in_recovery(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+    assert cmd.rc == 0, cmd.stderr
+    # Not in recovery: the query ran on the primary, reached with TLS.
+    assert cmd.stdout.strip() == "f|t"
