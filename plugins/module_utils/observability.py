@@ -232,7 +232,7 @@ def scrape_configs(
 
     excluded = {str(h) for h in opts["exclude_hosts"]}
     node_targets = [static(h, opts["node_exporter_port"], "server", hosts[h]) for h in hosts if h not in excluded]
-    for host in sorted(str(h) for h in opts["monitoring_hosts"]):
+    for host in sorted(str(h) for h in opts["monitoring_hosts"] if str(h) not in hosts):
         labels = {
             "environment": "platform",
             "environments": "",

@@ -396,3 +396,16 @@ def test_a_standby_is_scraped_with_its_primary_tenants_and_watched_from_its_prim
         "OdooPlatformPostgresConnectionsHigh",
         "OdooPlatformPostgresDown",
     ]
+
+
+def test_a_monitoring_host_is_scraped_once():
+    extra = _job(obs.prometheus_config(PLAN, {}, {"monitoring_hosts": ["mon-1", "docker-erp"]}), "node")
+    targets = [t for sc in extra["static_configs"] for t in sc["targets"]]
+    # docker-erp already is a target with erp's labels; mon-1 is added with the platform's.
+    assert targets.count("docker-erp:9100") == 1
+    mon = next(sc for sc in extra["static_configs"] if sc["targets"] == ["mon-1:9100"])
+    assert (mon["labels"]["environment"], mon["labels"]["role"], mon["labels"]["tier"]) == (
+        "platform",
+        "monitoring",
+        "mission_critical",
+    )
