@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Generate the AWX surveys (awx/surveys/<playbook>.json) from playbooks/specs/<playbook>.yml.
 
-  scripts/awx_surveys.py write    regenerate every survey
-  scripts/awx_surveys.py check    exit 1 when a committed survey differs from its spec (or is orphaned)
+  python scripts/awx_surveys.py write    regenerate every survey
+  python scripts/awx_surveys.py check    exit 1 when a committed survey differs from its spec (or is orphaned)
 
 The conversion is plugins/module_utils/awx_survey.py; the spec format is in docs/awx.md.
 """
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     problems += [f"{p.relative_to(ROOT)} has no spec" for p in set(SURVEYS.glob("*.json")) - set(expected)]
     for problem in problems:
-        print(f"{problem}: run scripts/awx_surveys.py write", file=sys.stderr)
+        print(f"{problem}: run python scripts/awx_surveys.py write", file=sys.stderr)
     return 1 if problems else 0
 
 

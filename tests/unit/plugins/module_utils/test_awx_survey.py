@@ -128,9 +128,9 @@ def test_options_left_out_of_the_survey():
 def test_committed_survey_equals_its_spec(path: Path):
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     committed = ROOT / "awx" / "surveys" / f"{path.stem}.json"
-    assert committed.is_file(), f"{committed} missing: run scripts/awx_surveys.py write"
+    assert committed.is_file(), f"{committed} missing: run python scripts/awx_surveys.py write"
     assert json.loads(committed.read_text(encoding="utf-8")) == survey_spec(spec, str(path)), (
-        f"{committed.name} drifted from {path.name}: run scripts/awx_surveys.py write"
+        f"{committed.name} drifted from {path.name}: run python scripts/awx_surveys.py write"
     )
 
 
