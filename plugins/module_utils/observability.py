@@ -62,7 +62,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "node_exporter_port": 9100,
     "postgres_exporter_port": 9187,
     "redis_exporter_port": 9121,
-    "traefik_metrics_port": 8080,
+    "traefik_metrics_port": 8082,
     "traefik_metrics_path": "/metrics",
     "blackbox_address": "127.0.0.1:9115",
     "alertmanager_address": "127.0.0.1:9093",

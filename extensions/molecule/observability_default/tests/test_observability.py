@@ -130,6 +130,7 @@ def test_monitoring_role_is_least_privilege(vm):
     # The password is in the root-only environment file, never on the exporter's command line.
     assert "TEST-ONLY" not in pg.check_output("ps -eo args")
     assert vm(REDIS).file("/etc/default/prometheus-redis-exporter").mode == 0o600
+    assert "TEST-ONLY" not in vm(REDIS).check_output("ps -eo args")
 
 
 def test_installed_files_pass_the_tools(host):

@@ -105,7 +105,8 @@ def test_postgres_targets_carry_estate_labels_and_shared_servers_their_strictest
 @pytest.mark.parametrize(
     ("job", "targets"),
     [
-        # node_exporter 9100 on every host an environment uses; redis_exporter 9121; Traefik's metrics entrypoint 8080.
+        # node_exporter 9100 on every host an environment uses; redis_exporter 9121;
+        # the traefik role's metrics entrypoint 8082.
         (
             "node",
             [
@@ -118,7 +119,7 @@ def test_postgres_targets_carry_estate_labels_and_shared_servers_their_strictest
             ],
         ),
         ("redis", ["redis-erp:9121", "redis-shared:9121"]),
-        ("traefik", ["docker-erp:8080", "docker-shared:8080"]),
+        ("traefik", ["docker-erp:8082", "docker-shared:8082"]),
         ("blackbox_health", ["https://erp.example.test/web/health", "https://wh-a.example.test/web/health"]),
         ("blackbox_login", ["https://erp.example.test/web/login", "https://wh-a.example.test/web/login"]),
     ],
