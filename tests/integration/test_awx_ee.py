@@ -3,9 +3,10 @@
 
 `ansible-builder build` needs the base image's registry (not reachable here), so this test runs
 what the build would run, stage by stage, on this machine: `ansible-builder create`, then the
-galaxy stage's `ansible-galaxy collection install --offline` from the staged tarballs, then a
-clean venv built from ONLY the EE's Python requirements (+ ansible-core) in which every plugin
-of the installed collection is imported.
+galaxy stage's `ansible-galaxy collection install --offline` from the staged tarballs, then the
+builder stage's introspection (merged requirements, exclusions applied), then a clean venv
+built from ONLY the EE's Python requirements (+ ansible-core) in which every plugin of the
+installed collection is imported.
 """
 
 from __future__ import annotations
@@ -120,6 +121,32 @@ def test_collections_and_python_requirements_are_enough(context: Path, tmp_path:
     assert galaxy.returncode == 0, galaxy.stdout + galaxy.stderr
     installed = collections / "ansible_collections" / "sysgenpro" / "odoo_platform"
     assert (installed / "MANIFEST.json").is_file()
+
+    # The builder stage: ansible-builder's introspection merges every installed collection's
+    # requirements with ours, minus the exclusions.
+    merged = tmp_path / "merged-requirements.txt"
+    subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            str(build / "scripts" / "introspect.py"),
+            "introspect",
+            "--user-pip=requirements.txt",
+            "--exclude-pip-reqs=exclude-requirements.txt",
+            "--user-bindep=bindep.txt",
+            "--exclude-bindep-reqs=exclude-bindep.txt",
+            f"--write-pip={merged}",
+            f"--write-bindep={tmp_path / 'merged-bindep.txt'}",
+            str(collections),
+        ],
+        cwd=build,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    pip_lines = merged.read_text(encoding="utf-8").splitlines()
+    assert "boto3==1.44.8  # from collection sysgenpro.odoo_platform" in pip_lines
+    assert any(line.startswith("kubernetes") for line in pip_lines)  # kubernetes.core, for k8s apply
+    assert not [line for line in pip_lines if line.split()[0] in ("pytest", "pytest-mock", "awxkit")]
 
     # A clean venv from ONLY the EE's own Python requirements and ansible-core (at the venv's pins).
     venv = tmp_path / "venv"
