@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the backup_to_s3 role: thin wrappers over module_utils/backup_schedule.py.
 
-Documentation: backup_schedule.yml, backup_runner_config.yml, backup_cronjob.yml.
+Documentation: backup_schedule.yml, backup_runner_config.yml, backup_cronjob.yml, backup_environments_of.yml.
 """
 
 from __future__ import annotations
@@ -44,6 +44,21 @@ def backup_cronjob(environment: str, interval_hours: Any, options: Any) -> dict[
         raise AnsibleFilterError(f"backup_cronjob: {err}") from err
 
 
+def backup_environments_of(environments: Any, hostvars: Any, host: str, only: Any = None) -> list[str]:
+    """The active environments of the plan that ``host`` backs up (their odoo_platform_backup_runner,
+    else their container host), limited to ``only`` when given."""
+    wanted = set(only or [])
+    out = []
+    for name, env in dict(environments or {}).items():
+        if env.get("lifecycle", "active") != "active" or (wanted and name not in wanted):
+            continue
+        env_vars = hostvars.get(name, {})
+        runner = env_vars.get("odoo_platform_backup_runner") or env.get("runtime_host")
+        if str(runner) == str(host):
+            out.append(name)
+    return sorted(out)
+
+
 class FilterModule:
     """The backup_to_s3 filters."""
 
@@ -53,4 +68,5 @@ class FilterModule:
             "backup_schedule": backup_schedule,
             "backup_runner_config": backup_runner_config,
             "backup_cronjob": backup_cronjob,
+            "backup_environments_of": backup_environments_of,
         }

@@ -55,6 +55,7 @@ class Weed:
     bucket: str
     ports: dict[str, int] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
+    volume_max: int = 20
 
     @property
     def endpoint(self) -> str:
