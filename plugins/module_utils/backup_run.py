@@ -55,6 +55,7 @@ from .s3_stream import (
     format_rate,
     make_client,
     md5_digest,
+    part_schedule,
     part_size_for,
     put_bytes,
     read_exact,
@@ -229,8 +230,13 @@ class BackupConfig:
 
     @property
     def part_size(self) -> int:
-        """The stream's part size (F07: 10,000 parts hold ``max_object_size``)."""
-        return part_size_for(self.max_object_size, minimum=self.part_size_minimum)
+        """The stream's large part size (F07: 10,000 parts hold ``max_object_size``)."""
+        return self.parts[2]
+
+    @property
+    def parts(self) -> tuple[int, int, int]:
+        """``(small size, small count, large size)`` of the dump's parts (:func:`part_schedule`)."""
+        return part_schedule(self.max_object_size, minimum=self.part_size_minimum)
 
 
 @contextlib.contextmanager
@@ -322,11 +328,20 @@ def upload_file(client: Any, store: Store, key: str, path: str, extra: Mapping[s
     return result.size, result.sha256, result.expected_etag, result.parts
 
 
+def _widen_pipe(pipe: Any) -> None:
+    """Give pg_dump a 1 MiB pipe (Linux F_SETPIPE_SZ) so it keeps writing while a part is handed over."""
+    with contextlib.suppress(AttributeError, ImportError, OSError, ValueError):
+        import fcntl  # noqa: PLC0415 - POSIX only
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1024 * 1024)
+
+
 def _stream_dump(cfg: BackupConfig, client: Any, key: str, extra: Mapping[str, Any], log: Log) -> ObjectEntry:
     """pg_dump's stdout straight into a multipart upload; completed only when pg_dump exits 0."""
     with libpq_env(cfg.database) as env, tempfile.TemporaryFile() as errors:
         argv = [cfg.pg_dump, "-Fc", "--no-owner", "--no-privileges", *libpq_args(cfg.database)]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, env=env)
+        _widen_pipe(proc.stdout)
 
         def _check_exit(_result: Any) -> None:
             code = proc.wait()
@@ -342,7 +357,9 @@ def _stream_dump(cfg: BackupConfig, client: Any, key: str, extra: Mapping[str, A
                 cfg.primary.bucket,
                 key,
                 proc.stdout,
-                part_size=cfg.part_size,
+                part_size=cfg.parts[2],
+                first_parts=cfg.parts[1],
+                first_part_size=cfg.parts[0],
                 concurrency=cfg.upload_concurrency,
                 extra_args=extra,
                 before_complete=_check_exit,
@@ -361,7 +378,11 @@ def _stream_dump(cfg: BackupConfig, client: Any, key: str, extra: Mapping[str, A
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()
-    log(f"{DUMP_NAME}: {format_rate(result.size, result.seconds)}, {result.parts} parts of {cfg.part_size // MIB} MiB")
+    small, count, large = cfg.parts
+    sizes = (
+        f"{small // MIB} MiB" if small == large or result.parts <= count else f"{small // MIB}, then {large // MIB} MiB"
+    )
+    log(f"{DUMP_NAME}: {format_rate(result.size, result.seconds)}, {result.parts} parts of {sizes}")
     return ObjectEntry(DUMP_NAME, "database", result.size, result.sha256, result.expected_etag, result.parts)
 
 

@@ -57,9 +57,10 @@ def schedule(interval_hours: Any, environment: str, start_hour: int = 1) -> dict
 
 
 def runner_memory_bytes(part_size: int, upload_concurrency: int, filestore_workers: int) -> int:
-    """An upper bound of the runner's memory: the dump's parts in flight, one file buffer per worker,
-    and 96 MiB for the interpreter, boto3 and psycopg2. Independent of the database's size."""
-    return (upload_concurrency + 1) * part_size + filestore_workers * 2 * 8 * MIB + 96 * MIB
+    """An upper bound of the runner's memory: the dump's parts uploading, the part being read (twice
+    while its chunks are joined), one file buffer per worker, and 96 MiB for the interpreter, boto3
+    and psycopg2. Independent of the database's size."""
+    return (upload_concurrency + 2) * part_size + filestore_workers * 2 * 8 * MIB + 96 * MIB
 
 
 def _store(data: Any, what: str) -> dict[str, Any]:

@@ -61,6 +61,25 @@ def max_stream_size(part_size: int) -> int:
     return min(part_size * MAX_PARTS, MAX_OBJECT_SIZE)
 
 
+def part_schedule(max_object_size: int, minimum: int = 8 * MIB, small_parts: int = 1000) -> tuple[int, int, int]:
+    """``(small size, small count, large size)``: the first ``small_parts`` parts are small (a small
+    dump finishes with a small last part), the rest large enough that 10,000 parts still hold
+    ``max_object_size``. S3 allows parts of different sizes (all but the last >= 5 MiB)."""
+    small = part_size_for(min(max_object_size, minimum * MAX_PARTS), minimum=minimum)
+    if small * MAX_PARTS >= max_object_size:
+        return small, MAX_PARTS, small
+    rest = max_object_size - small * small_parts
+    large = math.ceil(math.ceil(rest / (MAX_PARTS - small_parts)) / MIB) * MIB
+    if large > MAX_PART_SIZE:
+        raise ValueError(f"max_object_size={max_object_size} needs parts over S3's 5 GiB limit")
+    return small, small_parts, max(large, small)
+
+
+def schedule_capacity(small: int, count: int, large: int) -> int:
+    """How many bytes 10,000 parts of a :func:`part_schedule` hold."""
+    return small * min(count, MAX_PARTS) + large * (MAX_PARTS - min(count, MAX_PARTS))
+
+
 def multipart_etag(part_md5s: list[bytes]) -> str:
     """The ETag S3 gives a multipart object: md5 of the concatenated part md5 digests, ``-<parts>``."""
     return f"{hashlib.md5(b''.join(part_md5s)).hexdigest()}-{len(part_md5s)}"
@@ -206,6 +225,24 @@ def read_exact(stream: BinaryIO, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_part(stream: BinaryIO, size: int, sha: Any, chunk: int = MIB) -> tuple[bytes, bytes]:
+    """Up to ``size`` bytes read in ``chunk``-sized reads, hashed as they arrive (sha256 of the
+    stream, md5 of the part), so the producer keeps writing into its pipe meanwhile: ``(data, md5)``."""
+    md5 = hashlib.md5()
+    chunks = []
+    got = 0
+    while got < size:
+        block = stream.read(min(chunk, size - got))
+        if not block:
+            break
+        sha.update(block)
+        md5.update(block)
+        chunks.append(block)
+        got += len(block)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return data, md5.digest()
+
+
 @dataclass
 class UploadResult:
     """What an upload wrote: size, sha256, the ETag S3 should report, parts."""
@@ -218,7 +255,7 @@ class UploadResult:
     seconds: float
 
 
-def upload_stream(  # noqa: PLR0915 - one loop with its abort path; splitting it hides the memory bound
+def upload_stream(
     client: Any,
     bucket: str,
     key: str,
@@ -229,16 +266,22 @@ def upload_stream(  # noqa: PLR0915 - one loop with its abort path; splitting it
     extra_args: Mapping[str, Any] | None = None,
     before_complete: Callable[[UploadResult], None] | None = None,
     expected_sha256: str | None = None,
+    first_parts: int = 0,
+    first_part_size: int = 0,
 ) -> UploadResult:
-    """Upload ``stream`` as one multipart object, holding at most ``concurrency + 1`` parts in memory.
+    """Upload ``stream`` as one multipart object, holding at most ``concurrency + 1`` parts in memory
+    (``concurrency`` uploading, one being read). The first ``first_parts`` parts may be smaller
+    (``first_part_size``, see :func:`part_schedule`).
 
     sha256 and the part md5s are computed while streaming; each part carries Content-MD5 so the
     store rejects a damaged part. ``before_complete`` runs after the last part and before
     CompleteMultipartUpload (e.g. to check pg_dump's exit code): if it raises, or anything else
     fails, the upload is aborted and nothing appears under ``key``.
     """
-    if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
-        raise ValueError(f"part_size={part_size} is outside S3's limits {MIN_PART_SIZE}..{MAX_PART_SIZE}")
+    small = first_part_size or part_size
+    for value in (part_size, small):
+        if not MIN_PART_SIZE <= value <= MAX_PART_SIZE:
+            raise ValueError(f"part size {value} is outside S3's limits {MIN_PART_SIZE}..{MAX_PART_SIZE}")
     started = time.monotonic()
     created = client.create_multipart_upload(Bucket=bucket, Key=key, **dict(extra_args or {}))
     upload_id = created["UploadId"]
@@ -251,33 +294,26 @@ def upload_stream(  # noqa: PLR0915 - one loop with its abort path; splitting it
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="s3-part") as pool:
             number = 0
             while True:
-                slots.acquire()  # bounds the buffers in flight: memory does not grow with the stream
-                try:
-                    data = read_exact(stream, part_size)
-                except BaseException:
-                    slots.release()
-                    raise
+                want = small if number < first_parts else part_size
+                data, digest = read_part(stream, want, sha)
                 if not data and number > 0:
-                    slots.release()
                     break
                 number += 1
                 if number > MAX_PARTS:
-                    slots.release()
                     raise S3Error(
-                        f"{key}: the stream is larger than {MAX_PARTS} parts of {part_size} bytes "
-                        f"({max_stream_size(part_size)} bytes): raise max_object_size"
+                        f"{key}: the stream is larger than {MAX_PARTS} parts "
+                        f"({schedule_capacity(small, first_parts, part_size)} bytes): raise max_object_size"
                     )
-                sha.update(data)
-                digest = md5_digest(data)
                 md5s.append(digest)
                 size += len(data)
+                slots.acquire()  # at most `concurrency` parts uploading: memory does not grow with the stream
                 future = pool.submit(_upload_part, client, bucket, key, upload_id, number, data, digest)
                 future.add_done_callback(lambda _f: slots.release())
                 futures.append(future)
                 failed = [f for f in futures if f.done() and f.exception() is not None]
                 if failed:
                     raise failed[0].exception()  # type: ignore[misc]
-                if len(data) < part_size:
+                if len(data) < want:
                     break
             done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in done:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pytest
@@ -15,8 +16,11 @@ from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.s3_stream 
     MIN_PART_SIZE,
     TIB,
     max_stream_size,
+    part_schedule,
     part_size_for,
     read_exact,
+    read_part,
+    schedule_capacity,
     sse_arguments,
 )
 
@@ -120,3 +124,31 @@ class _Trickle(io.RawIOBase):
 @pytest.mark.parametrize(("data", "size", "expected"), [(b"abcdefgh", 5, b"abcde"), (b"abc", 5, b"abc"), (b"", 5, b"")])
 def test_read_exact_joins_short_reads(data, size, expected):
     assert read_exact(_Trickle(data), size) == expected
+
+
+@pytest.mark.parametrize(
+    ("max_object", "expected"),
+    [
+        # Fits in 10,000 parts of 8 MiB (78.1 GiB): every part small.
+        (1 * GIB, (8 * MIB, 10_000, 8 * MIB)),
+        (78 * GIB, (8 * MIB, 10_000, 8 * MIB)),
+        # 256 GiB: 1,000 parts of 8 MiB (7.8 GiB), then (274,877,906,944 - 8,388,608,000) / 9,000 =
+        # 29,609,922 bytes -> 29 MiB (28.24 MiB rounded up).
+        (256 * GIB, (8 * MIB, 1000, 29 * MIB)),
+        # 5 TiB: (5,497,558,138,880 - 8,388,608,000) / 9,000 = 609,907,725 bytes -> 582 MiB (581.65 rounded up).
+        (5 * TIB, (8 * MIB, 1000, 582 * MIB)),
+    ],
+)
+def test_part_schedule(max_object, expected):
+    small, count, large = part_schedule(max_object)
+    assert (small, count, large) == expected
+    assert schedule_capacity(small, count, large) >= max_object
+    assert MIN_PART_SIZE <= small <= large <= MAX_PART_SIZE
+
+
+def test_read_part_hashes_while_reading():
+    sha = hashlib.sha256()
+    data, md5 = read_part(_Trickle(b"abcdefgh"), 5, sha, chunk=2)
+    assert data == b"abcde"
+    assert md5 == hashlib.md5(b"abcde").digest()
+    assert sha.hexdigest() == hashlib.sha256(b"abcde").hexdigest()
