@@ -15,7 +15,7 @@ from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.backup_sch
     runner_config,
     schedule,
 )
-from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.s3_stream import part_size_for
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.s3_stream import part_schedule
 
 
 def backup_schedule(interval_hours: Any, environment: str, start_hour: Any = 1) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def backup_cronjob(environment: str, interval_hours: Any, options: Any) -> dict[
     opts = dict(options or {})
     try:
         max_object = int(opts.pop("max_object_size", 256 * 1024**3))
-        return cronjob(str(environment), interval_hours, part_size=part_size_for(max_object), **opts)
+        return cronjob(str(environment), interval_hours, part_size=part_schedule(max_object)[2], **opts)
     except (TypeError, ValueError) as err:
         raise AnsibleFilterError(f"backup_cronjob: {err}") from err
 
