@@ -41,11 +41,18 @@ $(TOOLS_VENV)/.installed: requirements/tools-constraints.txt
 	$(TOOLS_VENV)/bin/pip install -q -c requirements/tools-constraints.txt checkov
 	@touch $@
 
+# Validators of Kubernetes CRD objects (npm, offline once installed): Traefik, Prometheus operator.
+NODE_TOOLS := tools/k8s-validators tools/prometheus-validators
+NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_TOOLS))
+tools/%/node_modules/.installed: tools/%/package-lock.json
+	cd tools/$* && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 $(COLLECTION_LINK):
 	@mkdir -p $(dir $@)
 	@ln -sfn ../../../.. $@
 
-venv: $(BIN)/.installed $(TOOLS_VENV)/.installed $(COLLECTION_LINK)  ## Create .venv (+ .venv-tools) with the pinned toolchain; link the checkout
+venv: $(BIN)/.installed $(TOOLS_VENV)/.installed $(NODE_STAMPS) $(COLLECTION_LINK)  ## Create .venv (+ .venv-tools) with the pinned toolchain; link the checkout
 collection: $(COLLECTION_LINK)
 
 lab: venv  ## Start Docker Engine and build the lab images that are missing or out of date
@@ -99,4 +106,4 @@ constraints:  ## Re-pin constraints.txt from a fresh resolve of requirements.txt
 	  echo "# Update: make constraints"; build/constraints-venv/bin/pip freeze; } > constraints.txt
 
 clean:  ## Remove the venv, caches and build output (not the lab: see lab-clean)
-	rm -rf .venv .venv-tools .ansible .cache build tests/output .pytest_cache .ruff_cache
+	rm -rf .venv .venv-tools .ansible .cache build tests/output .pytest_cache .ruff_cache tools/*/node_modules

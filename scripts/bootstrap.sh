@@ -10,6 +10,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)  # scripts/lab.sh probes the 
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 # ansible-test sanity's shellcheck test skips silently without it.
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+# The Kubernetes CRD validators (tools/*/package.json) run on Node.js, installed with npm ci.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "[bootstrap] installing ${missing[*]}" >&2
   as_root apt-get update -qq

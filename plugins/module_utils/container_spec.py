@@ -257,6 +257,19 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
             "evented_port": instances[0]["evented_port"],
             "evented_path": "/websocket" if major >= 16 else "/longpolling",
             "health_path": "/web/health",
+            # Side pools of the workload profile: the traefik role routes these paths to their own service.
+            "pools": {
+                i["component"]: {
+                    "host": f"{env_name}-{i['component']}",
+                    "port": HTTP_PORT,
+                    "paths": list(pools[i["component"]].get("paths") or []),
+                }
+                for i in instances
+                if i["component"] in pools and i["exposed"]
+            },
+            "api_integrations": [dict(item) for item in plan.get("api_integrations") or []],
+            # Never public: queue_job's runjob controller (auth="none").
+            "blocked_paths": ["/queue_job/"],
         },
     }
     # The hash names what runs: any change of image, configuration or limits gives a new one.

@@ -334,6 +334,21 @@ def k8s_objects(spec: Mapping[str, Any], options: Mapping[str, Any] | None = Non
             "spec": {"type": "ClusterIP", "selector": _selector(spec, "web"), "ports": service_ports},
         }
     )
+    for pool in spec["instances"]:
+        if pool["exposed"] and pool["component"] != "web":
+            # A routed workload pool (the external-API pool): the traefik role's IngressRoute targets it.
+            objects.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": _meta(spec, f"{base}-{pool['component']}", namespace, pool["component"]),
+                    "spec": {
+                        "type": "ClusterIP",
+                        "selector": _selector(spec, pool["component"]),
+                        "ports": [{"name": "http", "port": pool["http_port"], "targetPort": "http", "protocol": "TCP"}],
+                    },
+                }
+            )
     min_available = spec.get("pod_disruption_budget", {}).get("min_available")
     if min_available and web["replicas"] > 1:
         objects.append(
@@ -399,6 +414,20 @@ def _network_policies(
                 "ingress": [{"from": sources, "ports": web_ports}],
             },
         },
+        *[
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": _meta(spec, f"{base}-ingress-{i['component']}", namespace, i["component"]),
+                "spec": {
+                    "podSelector": {"matchLabels": _selector(spec, i["component"])},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"from": sources, "ports": [{"port": i["http_port"], "protocol": "TCP"}]}],
+                },
+            }
+            for i in spec["instances"]
+            if i["exposed"] and i["component"] != "web"
+        ],
         _egress(
             f"{base}-egress-dns",
             spec,

@@ -356,6 +356,37 @@ def _refuse_peaks_over_capacity(envs: list[dict[str, Any]], ceiling: int, reserv
     )
 
 
+def _slow_query_log(envs: list[dict[str, Any]]) -> tuple[str, str]:
+    """Slow queries logged at the strictest tenant's threshold (tier policy log_min_duration_statement_ms; -1 off)."""
+    slow = sorted(int(env["policy"]["settings"]["log_min_duration_statement_ms"]) for env in envs)
+    slow_on = [ms for ms in slow if ms >= 0]
+    value = f"{slow_on[0]}ms" if slow_on else "-1"
+    policies = ", ".join(map(str, slow))
+    return value, f"{value}: the smallest log_min_duration_statement_ms of the tenants' tier policies ({policies})"
+
+
+def _tune_server(
+    tune_inputs: Mapping[str, Any], max_connections: int, envs: list[dict[str, Any]]
+) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """PGTune at the chosen max_connections, work_mem bounded, slow-query logging from the tier policies."""
+    tune = pg_tune(dict(tune_inputs, max_connections=max_connections))
+    settings = dict(tune.settings)
+    tune_explain = dict(tune.explain)
+    settings["log_min_duration_statement"], tune_explain["log_min_duration_statement"] = _slow_query_log(envs)
+    if max_connections < WORK_MEM_REFERENCE_CONNECTIONS:
+        reference = pg_tune(dict(tune_inputs, max_connections=WORK_MEM_REFERENCE_CONNECTIONS))
+        own, bound = _pg_kb(settings["work_mem"]), _pg_kb(reference.settings["work_mem"])
+        if own > bound:
+            settings["work_mem"] = format_pg_kb(bound)
+            tune_explain["work_mem"] = (
+                f"PGTune at {max_connections} connections gives {format_pg_kb(own)}; bounded to its value at "
+                f"{WORK_MEM_REFERENCE_CONNECTIONS} connections, {format_pg_kb(bound)}: larger sorts squeeze the "
+                "page cache (measured: a 2 GiB container, 40 connections, 10.9MB gave about 15 % less throughput "
+                "than 4.8MB on an Odoo-like mix)"
+            )
+    return tune, settings, tune_explain
+
+
 def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]]) -> dict[str, Any]:
     tune_inputs: dict[str, Any] = {
         key: server.get(variable)
@@ -416,20 +447,7 @@ def _plan_server(name: str, server: Mapping[str, Any], envs: list[dict[str, Any]
             f"{name}: connection demand {budget.settings['demand']} exceeds capacity "
             f"{budget.settings['capacity']} (max_connections {max_connections} - reserved {reserved})"
         )
-    tune = pg_tune(dict(tune_inputs, max_connections=max_connections))
-    settings = dict(tune.settings)
-    tune_explain = dict(tune.explain)
-    if max_connections < WORK_MEM_REFERENCE_CONNECTIONS:
-        reference = pg_tune(dict(tune_inputs, max_connections=WORK_MEM_REFERENCE_CONNECTIONS))
-        own, bound = _pg_kb(settings["work_mem"]), _pg_kb(reference.settings["work_mem"])
-        if own > bound:
-            settings["work_mem"] = format_pg_kb(bound)
-            tune_explain["work_mem"] = (
-                f"PGTune at {max_connections} connections gives {format_pg_kb(own)}; bounded to its value at "
-                f"{WORK_MEM_REFERENCE_CONNECTIONS} connections, {format_pg_kb(bound)}: larger sorts squeeze the "
-                "page cache (measured: a 2 GiB container, 40 connections, 10.9MB gave about 15 % less throughput "
-                "than 4.8MB on an Odoo-like mix)"
-            )
+    tune, settings, tune_explain = _tune_server(tune_inputs, max_connections, envs)
     tiers = [env["tier"] for env in envs]
     strictest = _strictest(tiers)
     policy = next(env["policy"]["settings"] for env in envs if env["tier"] == strictest)
@@ -549,8 +567,10 @@ def _plan_standbys(
         source = primaries[primary]
         kind = source["standby"] if source["standby"] in ("hot", "warm") else "hot"
         settings = dict(source["settings"])
+        explain = dict(source["explain"])
         if kind == "warm":
             settings["hot_standby"] = "off"  # warm: replays WAL, accepts no queries until promoted
+            explain["hot_standby"] = f"tier {source['tier']} wants a warm standby: it replays WAL and serves no queries"
         servers[name] = dict(
             source,
             server=name,
@@ -559,6 +579,7 @@ def _plan_standbys(
             standby_kind=kind,
             standbys=[],
             settings=settings,
+            explain=explain,
             tenant_roles=[dict(t) for t in source["tenant_roles"]],
             warnings=[],
         )
@@ -602,6 +623,8 @@ def _apply_budget(envs: dict[str, dict[str, Any]], servers: Mapping[str, dict[st
                 "database": env["database"],
                 "role": env["db_role"],
                 "connection_limit": env["connection_limit"],
+                # Odoo processes of the environment at their peak (PgBouncer's transaction pools are sized from it).
+                "processes": sum(per_instance[i["name"]]["processes"] for i in env["instances"]),
                 "networks": server["client_networks"],
             }
         )

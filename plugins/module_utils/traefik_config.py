@@ -45,7 +45,21 @@ MANAGED_BY = "sysgenpro.odoo_platform"
 CONTAINER_DIR = "/etc/traefik"
 DYNAMIC_FILE = "routes.yml"
 NOBODY = "255.255.255.255/32"
-PRIORITY = {"http": 10, "evented": 20, "login": 30, "dbmanager": 40, "maintenance": 100}
+PRIORITY = {
+    "http": 10,
+    "evented": 20,
+    "api": 25,
+    "api_integration": 27,
+    "login": 30,
+    "dbmanager": 40,
+    "blocked": 45,
+    "maintenance": 100,
+}
+# Workload pools Traefik routes to (plugins/module_utils/workload.py): the external-API pool.
+EXPOSED_POOLS = ("api",)
+# Paths never served publicly: queue_job's runjob controller is auth="none" (its runner calls it
+# on the jobs pool's own loopback).
+BLOCKED_PATHS = ("/queue_job/",)
 TLS_VERSIONS = ("VersionTLS12", "VersionTLS13")
 # TLS 1.2 suites with forward secrecy and AEAD only (Mozilla "intermediate"); TLS 1.3 suites are not
 # configurable in Go and are all strong.
@@ -110,6 +124,13 @@ def endpoints_from_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
         "evented_port": evented_port,
         "evented_path": "/websocket" if major >= 16 else "/longpolling",
         "health_path": "/web/health",
+        "pools": {
+            name: {"host": f"{env}-{name}", "port": HTTP_PORT, "paths": list(pool.get("paths") or [])}
+            for name, pool in sorted((plan.get("pools") or {}).items())
+            if name in EXPOSED_POOLS
+        },
+        "api_integrations": [dict(item) for item in plan.get("api_integrations") or []],
+        "blocked_paths": list(BLOCKED_PATHS),
     }
 
 
@@ -261,6 +282,7 @@ def normalize_sites(sites: Sequence[Mapping[str, Any]], options: Mapping[str, An
         if evented_port is not None and evented_path not in ("/websocket", "/longpolling"):
             raise InputError(f"{where}.endpoints.evented_path", evented_path, "is unknown", "/websocket, /longpolling")
         admin = site.get("admin_cidrs")
+        pools = _pools(where, ends)
         out.append(
             {
                 "environment": env,
@@ -277,9 +299,44 @@ def normalize_sites(sites: Sequence[Mapping[str, Any]], options: Mapping[str, An
                 "admin_cidrs": options["admin_cidrs"] if admin is None else _cidrs(f"{where}.admin_cidrs", admin or []),
                 "network": str(site.get("network") or f"odoo-{env}"),
                 "service": site.get("service") or {},
+                "pools": pools,
+                "integrations": _integrations(where, ends, pools),
+                "blocked_paths": [str(p) for p in ends.get("blocked_paths") or []],
             }
         )
     return sorted(out, key=lambda s: s["environment"])
+
+
+def _pools(where: str, ends: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    pools = {}
+    for name, pool in sorted(dict(ends.get("pools") or {}).items()):
+        key = f"{where}.endpoints.pools.{name}"
+        paths = [str(p) for p in (pool or {}).get("paths") or []]
+        if name not in EXPOSED_POOLS or not paths or not all(p.startswith("/") for p in paths):
+            raise InputError(key, pool, "is not a routed pool with paths", f"one of {', '.join(EXPOSED_POOLS)}")
+        pools[name] = {
+            "host": str(pool.get("host") or ""),
+            "port": _int(f"{key}.port", pool.get("port") or HTTP_PORT, 1),
+            "paths": paths,
+        }
+    return pools
+
+
+def _integrations(where: str, ends: Mapping[str, Any], pools: Mapping[str, Any]) -> list[dict[str, Any]]:
+    items = [dict(i) for i in ends.get("api_integrations") or []]
+    if items and "api" not in pools:
+        raise InputError(f"{where}.endpoints.api_integrations", items, "need an api pool", "transport_api_heavy")
+    for item in items:
+        key = f"{where}.endpoints.api_integrations[{item.get('name')}]"
+        _require_name(f"{key}.name", item.get("name"))
+        item["source_ranges"] = _cidrs(f"{key}.source_ranges", item.get("source_ranges") or [])
+        item["average"] = _int(f"{key}.average", item.get("average"), 1, 100000)
+        item["burst"] = _int(f"{key}.burst", item.get("burst"), 1, 100000)
+    return items
+
+
+def _paths_rule(paths: Sequence[str]) -> str:
+    return " || ".join(f"PathPrefix(`{p}`)" for p in paths)
 
 
 def _slug(hostname: str) -> str:
@@ -306,6 +363,16 @@ def _site_middlewares(site: Mapping[str, Any], opts: Mapping[str, Any]) -> dict[
     mws[f"{env}-dbmanager"] = {
         "ipAllowList": {"sourceRange": list(site["admin_cidrs"]) or [NOBODY], **_ip_strategy(opts)}
     }
+    for item in site["integrations"]:
+        # One bucket per integration and hostname (requestHost): its addresses share the limit.
+        mws[f"{env}-api-{item['name']}-ratelimit"] = {
+            "rateLimit": {
+                "average": item["average"],
+                "burst": item["burst"],
+                "period": "1s",
+                "sourceCriterion": {"requestHost": True},
+            }
+        }
     return mws
 
 
@@ -335,6 +402,8 @@ def _shared_middlewares(opts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 **({"sourceCriterion": _ip_strategy(opts)} if opts["trusted_ips"] else {}),
             }
         },
+        # Paths that are never public (BLOCKED_PATHS): the allow-list holds nobody, so 403.
+        "deny-all": {"ipAllowList": {"sourceRange": [NOBODY]}},
         "maintenance-headers": {
             "headers": {
                 "customResponseHeaders": {
@@ -362,6 +431,39 @@ def _routes(site: Mapping[str, Any], page: Sequence[str] = ()) -> list[dict[str,
                     "priority": PRIORITY["maintenance"],
                     "middlewares": [*allow, "security-headers", "maintenance-headers", *page],
                     "service": "maintenance",
+                }
+            )
+        if site["blocked_paths"]:
+            routes.append(
+                {
+                    "name": f"{base}-blocked",
+                    "rule": f"{rule} && ({_paths_rule(site['blocked_paths'])})",
+                    "priority": PRIORITY["blocked"],
+                    "middlewares": ["deny-all", "security-headers"],
+                    "service": "http",
+                }
+            )
+        api = site["pools"].get("api")
+        if api:
+            api_rule = f"{rule} && ({_paths_rule(api['paths'])})"
+            for item in site["integrations"]:
+                sources = " || ".join(f"ClientIP(`{cidr}`)" for cidr in item["source_ranges"])
+                routes.append(
+                    {
+                        "name": f"{base}-api-{item['name']}",
+                        "rule": f"{api_rule} && ({sources})",
+                        "priority": PRIORITY["api_integration"],
+                        "middlewares": [*allow, f"{env}-api-{item['name']}-ratelimit", "security-headers", "compress"],
+                        "service": "api",
+                    }
+                )
+            routes.append(
+                {
+                    "name": f"{base}-api",
+                    "rule": api_rule,
+                    "priority": PRIORITY["api"],
+                    "middlewares": [*allow, "security-headers", "compress"],
+                    "service": "api",
                 }
             )
         routes.append(
@@ -434,6 +536,15 @@ def dynamic_config(sites: Sequence[Mapping[str, Any]], options: Mapping[str, Any
                 "healthCheck": {"path": site["health_path"], "interval": opts["health_interval"], "timeout": "5s"},
             }
         }
+        for pool_name, pool in site["pools"].items():
+            services[f"{env}-{pool_name}"] = {
+                "loadBalancer": {
+                    "servers": [{"url": f"http://{pool['host']}:{pool['port']}"}],
+                    "passHostHeader": True,
+                    "serversTransport": "odoo",
+                    "healthCheck": {"path": site["health_path"], "interval": opts["health_interval"], "timeout": "5s"},
+                }
+            }
         if site["evented_port"] is not None:
             services[f"{env}-evented"] = {
                 "loadBalancer": {
@@ -656,6 +767,14 @@ def k8s_objects(
         for route in _routes(site):
             if route["service"] == "maintenance":
                 target = {"name": f"odoo-{env}-maintenance", "port": 80}
+            elif route["service"] in site["pools"]:
+                # odoo_container renders a Service per routed pool: odoo-<environment>-<pool>, port http.
+                pool = site["pools"][route["service"]]
+                target = {
+                    "name": f"{service_name}-{route['service']}",
+                    "port": pool["port"],
+                    "serversTransport": "odoo",
+                }
             else:
                 target = {"name": service_name, "port": ports[route["service"]], "serversTransport": "odoo"}
             routes.append(

@@ -106,6 +106,68 @@ def test_sessions_live_in_redis_under_each_tenant_prefix(lab):
     assert '"ODOO_SESSION_REDIS_PASSWORD_FILE=/etc/odoo/redis-password"' in config
 
 
+# Traefik of each lab container host (inventories/demo/host_vars/lab-docker-*.yml) and what it fronts.
+TRAEFIK = {
+    "central-erp": ("lab-docker-central", "erp.demo.test", 8443),
+    "tpl-unit": ("lab-docker-3pl", "3pl.demo.test", 8543),
+    "wh-north": ("lab-docker-shared", "wh-north.demo.test", 8643),
+    "wh-south": ("lab-docker-shared", "wh-south.demo.test", 8643),
+}
+
+
+def _https(environment: str, path: str, *args: str) -> tuple[int, dict[str, str]]:
+    """curl through the environment's Traefik with its lab CA and --resolve; the status and headers."""
+    host, name, port = TRAEFIK[environment]
+    out = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-D", "-", "--max-time", "10",
+         "--cacert", f"/etc/sysgenpro/traefik/traefik-{host}/ca/ca.crt",
+         "--resolve", f"{name}:{port}:127.0.0.1", *args, f"https://{name}:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    lines = out.strip().splitlines()
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:]) if v}
+    return int(lines[0].split()[1]), headers
+
+
+def test_every_environment_answers_through_traefik_over_https(lab):
+    for environment in TRAEFIK:
+        status, headers = _https(environment, "/web/health")
+        assert status == 200, environment
+        assert headers["strict-transport-security"].startswith("max-age=")
+        assert headers["x-standin-pool"] == "web"
+    # queue_job's runjob controller is auth="none": never public.
+    assert _https("wh-south", "/queue_job/runjob")[0] == 403
+
+
+def test_api_paths_reach_the_api_pool_with_the_integrations_rate_limit(lab):
+    """Issue 14: tpl-unit is transport_api_heavy: /jsonrpc goes to its API pool, users stay on web."""
+    body = {"jsonrpc": "2.0", "method": "call", "params": {"service": "common", "method": "version"}, "id": 1}
+    call = ["-H", "Content-Type: application/json", "--data", json.dumps(body)]
+    status, headers = _https("tpl-unit", "/jsonrpc", *call)
+    assert (status, headers["x-standin-pool"]) == (200, "api")
+    assert _https("tpl-unit", "/web/login")[1]["x-standin-pool"] == "web"
+    # The telematics integration (5/s, burst 10) from the lab's addresses: past the burst, 429.
+    statuses = [_https("tpl-unit", "/jsonrpc", *call)[0] for _ in range(25)]
+    assert 429 in statuses and statuses[0] == 200, statuses
+
+
+def test_jobs_pool_runs_queue_job_with_the_planned_channels(lab):
+    """Issue 14: wh-south is warehouse_heavy: a jobs container carries the runner and the computed channels."""
+    plan = json.loads((Path(__file__).resolve().parents[2] / "build" / "plan" / "demo" / "plan.json").read_text())
+    channels = plan["environments"]["wh-south"]["pools"]["jobs"]["channels"]
+    names = subprocess.run(
+        ["docker", "ps", "-q", "--filter", "label=org.sysgenpro.odoo.environment=wh-south",
+         "--filter", "label=org.sysgenpro.odoo.component=jobs"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(names) == 1
+    conf = subprocess.run(
+        ["docker", "exec", names[0], "cat", "/etc/odoo/odoo.conf"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"\n[queue_job]\nchannels = {channels}\n" in conf
+    assert "server_wide_modules = base,web,session_redis,queue_job\n" in conf
+
+
 def test_check_mode_changes_nothing(lab):
     run = run_playbook(DEMO_INVENTORY, "site.yml", "--check", "--diff")
     assert run.rc == 0, run.stdout + run.stderr

@@ -162,6 +162,7 @@ def test_services_point_at_the_web_alias():
 def test_no_split_when_workers_is_zero():
     config = dynamic_config(sites_from_plan({"wh-north": _plan(workers=0)}, "docker1"))
     assert sorted(config["http"]["routers"]) == [
+        "wh-north--wh-north-example-test-blocked",
         "wh-north--wh-north-example-test-dbmanager",
         "wh-north--wh-north-example-test-http",
         "wh-north--wh-north-example-test-login",
@@ -413,10 +414,12 @@ def test_k8s_objects_mirror_the_file_provider():
     assert evented["services"] == [{"name": "odoo-wh-north", "port": 8072, "serversTransport": "odoo"}]
 
 
-@pytest.mark.skipif(
-    not (VALIDATORS / "node_modules").is_dir() or not shutil.which("node"),
-    reason="npm ci in tools/k8s-validators first (make venv)",
-)
+def _validators() -> None:
+    """The npm validators must be installed (make venv runs npm ci): fail loudly, never skip."""
+    if not (VALIDATORS / "node_modules").is_dir() or not shutil.which("node"):
+        pytest.fail("the Traefik CRD validators are missing: run `make venv` (npm ci in tools/k8s-validators)")
+
+
 @pytest.mark.parametrize(
     "sites",
     [
@@ -425,6 +428,7 @@ def test_k8s_objects_mirror_the_file_provider():
     ],
 )
 def test_k8s_objects_validate_against_the_traefik_crds(sites):
+    _validators()
     objects = [o for o in k8s_objects(sites, {"trusted_ips": ["10.0.0.1"]}) if o["apiVersion"] == "traefik.io/v1alpha1"]
     done = subprocess.run(
         ["node", str(VALIDATORS / "validate.mjs"), "-"],
@@ -436,8 +440,8 @@ def test_k8s_objects_validate_against_the_traefik_crds(sites):
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.skipif(not (VALIDATORS / "node_modules").is_dir(), reason="npm ci in tools/k8s-validators first")
 def test_k8s_validator_rejects_a_bad_object():
+    _validators()
     bad = [
         {
             "apiVersion": "traefik.io/v1alpha1",
@@ -455,3 +459,70 @@ def test_k8s_validator_rejects_a_bad_object():
     )
     assert done.returncode == 1
     assert "Middleware/x: data/spec/rateLimit/average must be integer" in done.stderr
+
+
+def _api_site():
+    api = {"host": "tpl-api", "port": 8069, "paths": ["/jsonrpc", "/xmlrpc/2/"]}
+    telematics = {
+        "name": "telematics",
+        "source_ranges": ["198.51.100.0/24", "203.0.113.7/32"],
+        "average": 5,
+        "burst": 10,
+    }
+    return _site(
+        "tpl",
+        ("3pl.example.test",),
+        endpoints={
+            "hostnames": ["3pl.example.test"],
+            "web_host": "tpl-web",
+            "http_port": 8069,
+            "evented_port": 8072,
+            "evented_path": "/websocket",
+            "health_path": "/web/health",
+            "pools": {"api": api},
+            "api_integrations": [telematics],
+            "blocked_paths": ["/queue_job/"],
+        },
+    )
+
+
+def test_api_pool_gets_the_api_paths_and_integrations_their_rate_limit():
+    config = dynamic_config([_api_site()])["http"]
+    routers, base = config["routers"], "tpl--3pl-example-test"
+    assert (
+        routers[f"{base}-api"]["rule"]
+        == "Host(`3pl.example.test`) && (PathPrefix(`/jsonrpc`) || PathPrefix(`/xmlrpc/2/`))"
+    )
+    assert routers[f"{base}-api"]["service"] == "tpl-api"
+    integration = routers[f"{base}-api-telematics"]
+    assert integration["rule"].endswith("&& (ClientIP(`198.51.100.0/24`) || ClientIP(`203.0.113.7/32`))")
+    assert integration["service"] == "tpl-api"
+    # Traefik picks the highest priority among matching routers: integration > API > catch-all.
+    assert integration["priority"] > routers[f"{base}-api"]["priority"] > routers[f"{base}-http"]["priority"]
+    assert config["middlewares"]["tpl-api-telematics-ratelimit"] == {
+        "rateLimit": {"average": 5, "burst": 10, "period": "1s", "sourceCriterion": {"requestHost": True}}
+    }
+    assert config["services"]["tpl-api"]["loadBalancer"]["servers"] == [{"url": "http://tpl-api:8069"}]
+
+
+def test_queue_job_is_never_public():
+    config = dynamic_config([_api_site()])["http"]
+    blocked = config["routers"]["tpl--3pl-example-test-blocked"]
+    assert blocked["rule"] == "Host(`3pl.example.test`) && (PathPrefix(`/queue_job/`))"
+    assert blocked["middlewares"][0] == "deny-all"
+    assert config["middlewares"]["deny-all"] == {"ipAllowList": {"sourceRange": ["255.255.255.255/32"]}}
+    assert blocked["priority"] > config["routers"]["tpl--3pl-example-test-api"]["priority"]
+
+
+def test_api_pool_route_in_kubernetes_targets_its_service():
+    objects = k8s_objects([_api_site()])
+    route = next(o for o in objects if o["kind"] == "IngressRoute")
+    api = next(r for r in route["spec"]["routes"] if "ClientIP" not in r["match"] and "jsonrpc" in r["match"])
+    assert api["services"] == [{"name": "odoo-tpl-api", "port": 8069, "serversTransport": "odoo"}]
+
+
+def test_integrations_without_an_api_pool_are_refused():
+    site = _api_site()
+    site["endpoints"]["pools"] = {}
+    with pytest.raises(InputError, match="need an api pool"):
+        dynamic_config([site])

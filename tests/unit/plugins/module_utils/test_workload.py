@@ -10,6 +10,9 @@ from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.container_
     container_spec,
     docker_actions,
 )
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.k8s_objects import k8s_objects
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.odoo_conf import render_odoo_conf
+from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.plan_report import render_markdown
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.plan_result import InputError
 
 _SECRETS = {"odoo_platform_db_password": "kT9v-2qLx_Wm8rPz", "odoo_platform_admin_password": "Zp4n_8vQm-3LwYx7"}
@@ -207,14 +210,10 @@ def test_unknown_pool_role_is_refused():
     with pytest.raises(InputError, match="has no jobs pool"):
         hosts, groups = _estate(wh={})
         env = plan.build_plan(hosts, groups)["environments"]["wh"]
-        from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.odoo_conf import render_odoo_conf
-
         render_odoo_conf(env, role="jobs", db_host="pg", db_password="p", admin_passwd="a")
 
 
 def test_plan_report_shows_profile_pools_and_peaks():
-    from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.plan_report import render_markdown
-
     peaks = [{"name": "receiving", "schedule": "Mon-Fri 05:00-09:00", "job_workers": 5}]
     hosts, groups = _estate(
         wh={
@@ -228,3 +227,23 @@ def test_plan_report_shows_profile_pools_and_peaks():
     assert "| `jobs pool` | 1 x 3 workers (budget at peak: 1 x 5) |" in report
     assert "| `queue_job channels` | root:2 |" in report
     assert "| `peak receiving` | Mon-Fri 05:00-09:00: job_workers=5 |" in report
+
+
+def test_api_pool_on_kubernetes_has_its_service_and_ingress_policy():
+    hosts, groups = _estate(
+        tr={
+            "odoo_platform_workload_profile": "transport_api_heavy",
+            "odoo_platform_runtime": "kubernetes",
+            "odoo_platform_kubernetes_cluster": "k8s-a",
+        }
+    )
+    groups["kubernetes_clusters"] = ["k8s-a"]
+    env = plan.build_plan(hosts, groups)["environments"]["tr"]
+    objects = k8s_objects(container_spec(env, {**OPTIONS, "db_sslmode": "require"}), {"db_cidrs": ["10.0.0.0/24"]})
+    service = next(o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == "odoo-tr-api")
+    assert service["spec"]["selector"]["app.kubernetes.io/component"] == "api"
+    policy = next(o for o in objects if o["metadata"]["name"] == "odoo-tr-ingress-api")
+    assert policy["spec"]["ingress"][0]["ports"] == [{"port": 8069, "protocol": "TCP"}]
+    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "odoo-tr-api")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["env"] == [{"name": "ODOO_PLATFORM_POOL", "value": "api"}]
