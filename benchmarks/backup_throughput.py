@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-backup-"))
-    weed = Weed(work / "weed", "AKBENCH", "bench-secret-not-secret", "bench", volume_max=200)
+    weed = Weed(work / "weed", "AKBENCH", "bench-secret-not-secret", "bench", volume_max=50, volume_size_mb=1024)
     (work / "weed").mkdir()
     weed.start()
     pg, port = start_postgres(f"bench-{new_suffix()}")

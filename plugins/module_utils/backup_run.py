@@ -188,7 +188,7 @@ class BackupConfig:
     odoo_version: str = ""
     max_object_size: int = DEFAULT_MAX_OBJECT_SIZE
     part_size_minimum: int = 8 * MIB
-    upload_concurrency: int = 2
+    upload_concurrency: int = 4
     filestore_workers: int = 8
     lock_dir: str = "/var/lib/sysgenpro-odoo-backup/locks"
     pg_dump: str = "pg_dump"
@@ -214,7 +214,7 @@ class BackupConfig:
             odoo_version=str(data.get("odoo_version") or ""),
             max_object_size=int(data.get("max_object_size") or DEFAULT_MAX_OBJECT_SIZE),
             part_size_minimum=int(data.get("part_size_minimum") or 8 * MIB),
-            upload_concurrency=int(data.get("upload_concurrency") or 2),
+            upload_concurrency=int(data.get("upload_concurrency") or 4),
             filestore_workers=int(data.get("filestore_workers") or 8),
             lock_dir=str(data.get("lock_dir") or "/var/lib/sysgenpro-odoo-backup/locks"),
             pg_dump=str(data.get("pg_dump") or "pg_dump"),

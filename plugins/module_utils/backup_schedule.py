@@ -115,7 +115,7 @@ def runner_config(env: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[s
         "offsite": _store(offsite, "offsite") if offsite else None,
         "lock_dir": str(settings.get("lock_dir") or "/var/lib/sysgenpro-odoo-backup/locks"),
         "max_object_size": max_object,
-        "upload_concurrency": int(settings.get("upload_concurrency") or 2),
+        "upload_concurrency": int(settings.get("upload_concurrency") or 4),
         "filestore_workers": int(settings.get("filestore_workers") or 8),
         "retention": {
             "retention_days": int(policy.get("retention_days", 14)),
@@ -139,7 +139,7 @@ def cronjob(
     config_secret: str,
     filestore_claim: str,
     part_size: int = 32 * MIB,
-    upload_concurrency: int = 2,
+    upload_concurrency: int = 4,
     filestore_workers: int = 8,
     start_hour: int = 1,
     uid: int = 101,

@@ -56,6 +56,7 @@ class Weed:
     ports: dict[str, int] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     volume_max: int = 20
+    volume_size_mb: int = 64
 
     @property
     def endpoint(self) -> str:
