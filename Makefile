@@ -93,8 +93,16 @@ integration: lab  ## Integration tests against the real lab (Docker Engine, real
 
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))
 
+# Scenarios run MOLECULE_JOBS at a time (each waits on apt, systemd and its containers as much as on the CPU);
+# each one's output goes to build/molecule/<scenario>.log and is printed when it ends.
+MOLECULE_JOBS ?= 2
 molecule: lab  ## Molecule scenarios of the roles (converge, idempotence, verify) on lab "VMs"
-	@for s in $(MOLECULE_SCENARIOS); do echo "== molecule $$s"; scripts/molecule.sh $$s || exit 1; done
+	@mkdir -p build/molecule
+	@printf '%s\n' $(MOLECULE_SCENARIOS) | xargs -P $(MOLECULE_JOBS) -I{} sh -c \
+	  'start=$$(date +%s); if scripts/molecule.sh {} > build/molecule/{}.log 2>&1; then r=passed; else r=FAILED; fi; \
+	   echo "== molecule {}: $$r in $$(( $$(date +%s) - start )) s"; \
+	   if [ $$r = FAILED ]; then tail -n 150 build/molecule/{}.log; exit 1; fi'
+
 
 build: venv  ## Build the collection tarball (build_ignore keeps lab and test clutter out)
 	ansible-galaxy collection build --force --output-path build/
