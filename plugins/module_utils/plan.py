@@ -224,7 +224,7 @@ def _plan_pools(
 ) -> dict[str, dict[str, Any]]:
     """The side pools of the workload profile, each sized like a web replica of its own cpus/memory."""
     pools: dict[str, dict[str, Any]] = {}
-    major = int(str(web_inputs["odoo_version"]).split(".")[0])
+    major = int(str(web_inputs["odoo_version"]).split(".", maxsplit=1)[0])
     if profile == "transport_api_heavy":
         replicas = int(env.get("odoo_platform_api_replicas") or 1)
         current = int(peak["api_replicas"]) if peak and "api_replicas" in peak else replicas
@@ -548,7 +548,7 @@ def _plan_standbys(
     "Administrator's Overview"). Its tenants' roles and pg_hba rules are the primary's, ready for
     a promotion.
     """
-    primaries = {name: s for name, s in servers.items()}
+    primaries = dict(servers.items())
     for name in groups.get("postgres_servers", ()):
         primary = (hosts.get(name) or {}).get("odoo_platform_pg_standby_of")
         if primary in (None, ""):

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Validate a YAML or JSON stream of Traefik CRD objects (traefik.io/v1alpha1) with the compiled
 // validators of @kubernetes-models/traefik. Usage: node validate.mjs FILE... (or - / stdin).
 // Exits 0 when every object validates, 1 with "<file> #<n> <kind>/<name>: <error>" otherwise,
