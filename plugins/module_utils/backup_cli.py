@@ -17,11 +17,13 @@ import json
 import os
 import stat
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from .backup_run import BackupConfig, BackupError, Database, copy_set, run_backup
 from .backup_set import LayoutError, environment_prefix
+from .observability import BACKUP_METRICS, textfile_metrics
 from .s3_stream import S3Error, make_client, sweep_multipart_uploads
 
 
@@ -105,6 +107,41 @@ def do_list(cfg: BackupConfig) -> dict[str, Any]:
     return out
 
 
+def write_metrics(data: Mapping[str, Any], result: Mapping[str, Any] | None, now: float) -> str:
+    """Update ``<metrics.directory>/odoo_platform_backup_<env>.prom`` (node_exporter textfile, the
+    contract of docs/observability.md) atomically; the last success's samples survive a failed run."""
+    metrics = data.get("metrics") or {}
+    directory = metrics.get("directory")
+    if not directory:
+        return ""
+    environment = str(data["environment"])
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"odoo_platform_backup_{environment}.prom")
+    values: dict[str, Any] = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                name, _sep, rest = line.partition("{")
+                if name in BACKUP_METRICS and name.startswith("odoo_platform_backup_last_") and "}" in rest:
+                    values[name] = float(rest.rsplit("}", 1)[1].strip())
+    except (OSError, ValueError):
+        values = {}
+    values["odoo_platform_backup_last_run_timestamp_seconds"] = int(now)
+    values["odoo_platform_backup_last_run_success"] = 1 if result is not None else 0
+    if result is not None:
+        values["odoo_platform_backup_last_success_timestamp_seconds"] = int(now)
+        values["odoo_platform_backup_last_size_bytes"] = int(result["bytes"])
+        values["odoo_platform_backup_last_duration_seconds"] = float(result["seconds"])
+    values = {k: int(v) if float(v).is_integer() else v for k, v in values.items()}
+    text = textfile_metrics(environment, str(data.get("tenant") or ""), str(metrics.get("tier") or ""), values)
+    temp = f"{path}.{os.getpid()}.tmp"
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(temp, 0o644)
+    os.replace(temp, path)
+    return path
+
+
 def admin_from(cfg: BackupConfig) -> Database | None:
     """The optional admin connection that creates (or renames aside) restore targets."""
     data = cfg.restore.get("admin")
@@ -155,7 +192,12 @@ def run(args: argparse.Namespace, data: Mapping[str, Any]) -> dict[str, Any]:
     """Execute one command; returns the JSON result."""
     cfg = BackupConfig.from_mapping(data)
     if args.command == "backup":
-        result = run_backup(cfg, _log)
+        try:
+            result = run_backup(cfg, _log)
+        except Exception:
+            write_metrics(data, None, time.time())
+            raise
+        write_metrics(data, result, time.time())
         if not args.no_retention:
             result["retention"] = do_retention(cfg, dry_run=False, current_run_id=result["run_id"], log=_log)
             result["sweep"] = do_sweep(cfg, older_than_hours=24.0, keep_run=result["run_id"])

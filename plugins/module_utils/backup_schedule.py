@@ -124,6 +124,7 @@ def runner_config(env: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[s
             "incomplete_grace_hours": 2 * int(policy.get("full_backup_interval_hours", 24)),
         },
         "restore": {},
+        "metrics": {"directory": str(settings.get("metrics_dir") or ""), "tier": str(policy.get("tier") or "")},
     }
     if settings.get("restore_admin"):
         config["restore"]["admin"] = dict(settings["restore_admin"])

@@ -119,6 +119,7 @@ log:
   elements: str
 """
 
+import time  # noqa: E402
 import traceback  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -144,6 +145,7 @@ from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.backup_cli
     do_retention,
     do_sweep,
     load_config,
+    write_metrics,
 )
 from ansible_collections.sysgenpro.odoo_platform.plugins.module_utils.backup_run import (  # noqa: E402
     BackupConfig,
@@ -173,7 +175,12 @@ def _backup(module: AnsibleModule, cfg: BackupConfig, log: list[str]) -> dict[st
             "result": {"database_size": probe["size"], "sets": before},
             "diff": {"before": {"sets": before}, "after": {"sets": [*before, "<new run>"]}},
         }
-    result = run_backup(cfg, log.append)
+    try:
+        result = run_backup(cfg, log.append)
+    except Exception:
+        write_metrics(module.params["config"] or load_config(module.params["config_file"]), None, time.time())
+        raise
+    write_metrics(module.params["config"] or load_config(module.params["config_file"]), result, time.time())
     if module.params["retention"]:
         result["retention"] = do_retention(cfg, dry_run=False, current_run_id=result["run_id"], log=log.append)
         result["sweep"] = do_sweep(cfg, older_than_hours=24.0, keep_run=result["run_id"])

@@ -190,7 +190,7 @@ def _tree_sha256(root: Path) -> dict[str, str]:
 
 def test_round_trip_with_offsite_copy(lab, stores):
     """CLI backup -> manifest last, offsite copy -> CLI restore into a new name: identical data, 0 missing files."""
-    config = _write(lab, _config(lab, stores))
+    config = _write(lab, _config(lab, stores, metrics={"directory": str(lab["tmp"] / "metrics"), "tier": "standard"}))
     before = _fingerprint(lab["pg"], "erp")
     run = _cli(config, "backup")
     assert run.returncode == 0, run.stderr
@@ -202,6 +202,11 @@ def test_round_trip_with_offsite_copy(lab, stores):
         assert secret not in run.stderr + run.stdout
     assert result["objects"] == 1 + len(lab["files"])
     assert result["offsite"]["set_prefix"] == result["set_prefix"]
+    # The node_exporter textfile of docs/observability.md.
+    prom = (lab["tmp"] / "metrics" / "odoo_platform_backup_erp-prod.prom").read_text()
+    labels = '{environment="erp-prod",tenant="finance",tier="standard"}'
+    assert f"odoo_platform_backup_last_run_success{labels} 1" in prom.splitlines()
+    assert f"odoo_platform_backup_last_size_bytes{labels} {result['bytes']}" in prom.splitlines()
     # The manifest was written last and names every object with its sha256.
     client = stores["primary"].client()
     keys = [o["Key"] for o in client.list_objects_v2(Bucket="backups", Prefix=result["set_prefix"])["Contents"]]

@@ -41,6 +41,11 @@ def test_the_timers_service_takes_a_verified_set(host, scenario):
     assert "db.dump:" in log and "MiB/s" in log and "set complete" in log and "offsite copy of" in log
     for secret in (scenario["scenario_db_password"], scenario["scenario_primary"]["secret_key"]):
         assert secret not in log
+    prom = host.file("/var/lib/prometheus/node-exporter/odoo_platform_backup_wh-north.prom").content_string
+    assert (
+        'odoo_platform_backup_last_run_success{environment="wh-north",tenant="warehouse-north",tier="standard"} 1'
+        in prom
+    )
     listing = json.loads(host.check_output(f"odoo-backup --config {CONFIG} list"))
     for store in ("primary", "offsite"):
         assert listing[store]["sets"] and all(s["complete"] for s in listing[store]["sets"])
