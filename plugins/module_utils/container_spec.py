@@ -263,6 +263,7 @@ def container_spec(plan: Mapping[str, Any], options: Mapping[str, Any]) -> dict[
                     "host": f"{env_name}-{i['component']}",
                     "port": HTTP_PORT,
                     "paths": list(pools[i["component"]].get("paths") or []),
+                    "timeout_seconds": int(pools[i["component"]].get("timeout_seconds") or 0),
                 }
                 for i in instances
                 if i["component"] in pools and i["exposed"]

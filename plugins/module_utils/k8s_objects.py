@@ -359,16 +359,21 @@ def k8s_objects(spec: Mapping[str, Any], options: Mapping[str, Any] | None = Non
                 "spec": {"minAvailable": int(min_available), "selector": {"matchLabels": _selector(spec, "web")}},
             }
         )
-    if spec.get("autoscaling_allowed") and web["max_replicas"] > web["replicas"]:
+    for scaled in spec["instances"]:
+        # The interactive web pool and a routed workload pool (API) scale between their replicas and
+        # their maximum (autoscaling or peak windows) where the tier allows autoscaling.
+        if not (scaled["exposed"] and spec.get("autoscaling_allowed") and scaled["max_replicas"] > scaled["replicas"]):
+            continue
+        component = scaled["component"]
         objects.append(
             {
                 "apiVersion": "autoscaling/v2",
                 "kind": "HorizontalPodAutoscaler",
-                "metadata": _meta(spec, f"{base}-web", namespace, "web"),
+                "metadata": _meta(spec, f"{base}-{component}", namespace, component),
                 "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{base}-web"},
-                    "minReplicas": web["replicas"],
-                    "maxReplicas": web["max_replicas"],
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{base}-{component}"},
+                    "minReplicas": scaled["replicas"],
+                    "maxReplicas": scaled["max_replicas"],
                     "metrics": [
                         {
                             "type": "Resource",

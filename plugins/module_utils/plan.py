@@ -236,6 +236,9 @@ def _plan_pools(
             "replicas": current,
             "max_replicas": profiles.pool_replicas(replicas, peaks, "api_replicas"),
             "paths": paths,
+            # Integrations retry: a call that gets no answer within this time gets Traefik's 504 instead of
+            # waiting out Odoo's limit_time_real.
+            "timeout_seconds": int(env.get("odoo_platform_api_timeout_seconds") or profiles.API_TIMEOUT_SECONDS),
             **_explained(sizing),
         }
         pools["api"]["explain"]["paths"] = (

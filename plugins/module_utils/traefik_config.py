@@ -125,7 +125,12 @@ def endpoints_from_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
         "evented_path": "/websocket" if major >= 16 else "/longpolling",
         "health_path": "/web/health",
         "pools": {
-            name: {"host": f"{env}-{name}", "port": HTTP_PORT, "paths": list(pool.get("paths") or [])}
+            name: {
+                "host": f"{env}-{name}",
+                "port": HTTP_PORT,
+                "paths": list(pool.get("paths") or []),
+                "timeout_seconds": int(pool.get("timeout_seconds") or 0),
+            }
             for name, pool in sorted((plan.get("pools") or {}).items())
             if name in EXPOSED_POOLS
         },
@@ -318,6 +323,8 @@ def _pools(where: str, ends: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "host": str(pool.get("host") or ""),
             "port": _int(f"{key}.port", pool.get("port") or HTTP_PORT, 1),
             "paths": paths,
+            # 0 = no own timeout (the shared odoo serversTransport).
+            "timeout_seconds": _int(f"{key}.timeout_seconds", pool.get("timeout_seconds") or 0, 0, 86400),
         }
     return pools
 
@@ -337,6 +344,16 @@ def _integrations(where: str, ends: Mapping[str, Any], pools: Mapping[str, Any])
 
 def _paths_rule(paths: Sequence[str]) -> str:
     return " || ".join(f"PathPrefix(`{p}`)" for p in paths)
+
+
+def _transport(opts: Mapping[str, Any], response_header_timeout: str) -> dict[str, Any]:
+    return {
+        "forwardingTimeouts": {
+            "dialTimeout": opts["dial_timeout"],
+            "responseHeaderTimeout": response_header_timeout,
+            "idleConnTimeout": opts["idle_timeout"],
+        }
+    }
 
 
 def _slug(hostname: str) -> str:
@@ -517,6 +534,8 @@ def dynamic_config(sites: Sequence[Mapping[str, Any]], options: Mapping[str, Any
         "maintenance": {"loadBalancer": {"servers": []}},
     }
     middlewares = _shared_middlewares(opts)
+    # responseHeaderTimeout 0: Odoo's own limit_time_real bounds a request (API pools set their own).
+    transports: dict[str, Any] = {"odoo": _transport(opts, "0s")}
     page: list[str] = []
     if opts["maintenance_page_url"]:
         # The 503 keeps its status; its body comes from the operator's static page server.
@@ -537,11 +556,15 @@ def dynamic_config(sites: Sequence[Mapping[str, Any]], options: Mapping[str, Any
             }
         }
         for pool_name, pool in site["pools"].items():
+            transport = "odoo"
+            if pool["timeout_seconds"]:
+                transport = f"{env}-{pool_name}"
+                transports[transport] = _transport(opts, f"{pool['timeout_seconds']}s")
             services[f"{env}-{pool_name}"] = {
                 "loadBalancer": {
                     "servers": [{"url": f"http://{pool['host']}:{pool['port']}"}],
                     "passHostHeader": True,
-                    "serversTransport": "odoo",
+                    "serversTransport": transport,
                     "healthCheck": {"path": site["health_path"], "interval": opts["health_interval"], "timeout": "5s"},
                 }
             }
@@ -581,16 +604,7 @@ def dynamic_config(sites: Sequence[Mapping[str, Any]], options: Mapping[str, Any
             "routers": routers,
             "services": services,
             "middlewares": middlewares,
-            "serversTransports": {
-                "odoo": {
-                    # responseHeaderTimeout 0: Odoo's own limit_time_real bounds a request.
-                    "forwardingTimeouts": {
-                        "dialTimeout": opts["dial_timeout"],
-                        "responseHeaderTimeout": "0s",
-                        "idleConnTimeout": opts["idle_timeout"],
-                    }
-                }
-            },
+            "serversTransports": transports,
         },
         "tls": tls,
     }
@@ -751,6 +765,16 @@ def k8s_objects(
                 },
             }
         )
+        for pool_name, pool in site["pools"].items():
+            if pool["timeout_seconds"]:
+                objects.append(
+                    {
+                        "apiVersion": "traefik.io/v1alpha1",
+                        "kind": "ServersTransport",
+                        "metadata": _k8s_meta(env, f"odoo-{pool_name}", ns),
+                        "spec": _transport(opts, f"{pool['timeout_seconds']}s"),
+                    }
+                )
         middlewares = dict(shared)
         middlewares.update(_site_middlewares(site, opts))
         for name in sorted(middlewares):
@@ -773,7 +797,7 @@ def k8s_objects(
                 target = {
                     "name": f"{service_name}-{route['service']}",
                     "port": pool["port"],
-                    "serversTransport": "odoo",
+                    "serversTransport": f"odoo-{route['service']}" if pool["timeout_seconds"] else "odoo",
                 }
             else:
                 target = {"name": service_name, "port": ports[route["service"]], "serversTransport": "odoo"}

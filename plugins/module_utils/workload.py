@@ -37,6 +37,8 @@ JOB_LIMIT_TIME_CPU = 1800
 # the JSON-2 API (/json/2/<model>/<method>); /web/dataset/call_kw is the web client's own route.
 API_PATHS = ("/jsonrpc", "/xmlrpc/2/")
 API_PATHS_19 = ("/json/2/",)
+# Seconds Traefik waits for an API pool's response headers before answering 504 (retry-friendly).
+API_TIMEOUT_SECONDS = 120
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SCHEDULE = re.compile(r"^(?P<days>[A-Za-z]{3}(?:-[A-Za-z]{3})?(?:,[A-Za-z]{3}(?:-[A-Za-z]{3})?)*|daily|monthly-last)"

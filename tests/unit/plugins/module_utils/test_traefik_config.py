@@ -462,7 +462,7 @@ def test_k8s_validator_rejects_a_bad_object():
 
 
 def _api_site():
-    api = {"host": "tpl-api", "port": 8069, "paths": ["/jsonrpc", "/xmlrpc/2/"]}
+    api = {"host": "tpl-api", "port": 8069, "paths": ["/jsonrpc", "/xmlrpc/2/"], "timeout_seconds": 120}
     telematics = {
         "name": "telematics",
         "source_ranges": ["198.51.100.0/24", "203.0.113.7/32"],
@@ -503,6 +503,10 @@ def test_api_pool_gets_the_api_paths_and_integrations_their_rate_limit():
         "rateLimit": {"average": 5, "burst": 10, "period": "1s", "sourceCriterion": {"requestHost": True}}
     }
     assert config["services"]["tpl-api"]["loadBalancer"]["servers"] == [{"url": "http://tpl-api:8069"}]
+    # Retry-friendly: no answer within the API timeout gives the integration a 504, not a 20-minute wait.
+    assert config["services"]["tpl-api"]["loadBalancer"]["serversTransport"] == "tpl-api"
+    assert config["serversTransports"]["tpl-api"]["forwardingTimeouts"]["responseHeaderTimeout"] == "120s"
+    assert config["serversTransports"]["odoo"]["forwardingTimeouts"]["responseHeaderTimeout"] == "0s"
 
 
 def test_queue_job_is_never_public():
@@ -518,7 +522,9 @@ def test_api_pool_route_in_kubernetes_targets_its_service():
     objects = k8s_objects([_api_site()])
     route = next(o for o in objects if o["kind"] == "IngressRoute")
     api = next(r for r in route["spec"]["routes"] if "ClientIP" not in r["match"] and "jsonrpc" in r["match"])
-    assert api["services"] == [{"name": "odoo-tpl-api", "port": 8069, "serversTransport": "odoo"}]
+    assert api["services"] == [{"name": "odoo-tpl-api", "port": 8069, "serversTransport": "odoo-api"}]
+    transport = next(o for o in objects if o["kind"] == "ServersTransport" and o["metadata"]["name"] == "odoo-api")
+    assert transport["spec"]["forwardingTimeouts"]["responseHeaderTimeout"] == "120s"
 
 
 def test_integrations_without_an_api_pool_are_refused():

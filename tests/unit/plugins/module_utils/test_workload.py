@@ -247,3 +247,24 @@ def test_api_pool_on_kubernetes_has_its_service_and_ingress_policy():
     deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "odoo-tr-api")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [{"name": "ODOO_PLATFORM_POOL", "value": "api"}]
+
+
+def test_api_pool_peak_becomes_its_hpa_where_the_tier_allows_autoscaling():
+    peaks = [{"name": "dispatch", "schedule": "Mon-Fri 16:00-19:00", "api_replicas": 4}]
+    hosts, groups = _estate(
+        tr={
+            "odoo_platform_workload_profile": "transport_api_heavy",
+            "odoo_platform_runtime": "kubernetes",
+            "odoo_platform_kubernetes_cluster": "k8s-a",
+            "odoo_platform_peak_windows": peaks,
+            "odoo_platform_redis_server": "r1",
+            "odoo_platform_redis_password": "r-TEST-ONLY-pw-0001",
+        }
+    )
+    groups.update(kubernetes_clusters=["k8s-a"], tier_standard=[], tier_regional=["tr"])
+    env = plan.build_plan(hosts, groups)["environments"]["tr"]
+    assert env["policy"]["settings"]["autoscaling_allowed"] is True  # tier policy: regional may autoscale
+    spec = container_spec(env, {**OPTIONS, "redis_host": "r1", "redis_password": "x"})
+    objects = k8s_objects(spec, {"db_cidrs": ["10.0.0.0/24"]})
+    hpa = next(o for o in objects if o["kind"] == "HorizontalPodAutoscaler" and o["metadata"]["name"] == "odoo-tr-api")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 4)
