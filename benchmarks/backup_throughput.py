@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backup throughput: odoo-backup vs a plain ``pg_dump -Fc | upload`` pipeline, and peak RSS.
 

@@ -351,7 +351,8 @@ def _stream_dump(cfg: BackupConfig, client: Any, key: str, extra: Mapping[str, A
                 raise BackupError(f"pg_dump of {cfg.database.where()} failed (exit {code}): {tail}")
 
         try:
-            assert proc.stdout is not None
+            if proc.stdout is None:
+                raise BackupError("pg_dump started without a stdout pipe")
             result = upload_stream(
                 client,
                 cfg.primary.bucket,

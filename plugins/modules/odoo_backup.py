@@ -9,16 +9,16 @@ module: odoo_backup
 short_description: Verified logical backups of an Odoo environment to S3, restores, retention and sweeps
 version_added: 0.1.0
 description:
-  - O(state=backup) streams C(pg_dump -Fc --no-owner --no-privileges) straight into a multipart upload (part size
+  - O(operation=backup) streams C(pg_dump -Fc --no-owner --no-privileges) straight into a multipart upload (part size
     chosen so 10,000 parts hold O(config) C(max_object_size), FIELD_CASES F07), uploads the filestore in parallel,
     verifies every object (size and sha256 metadata, or the multipart ETag, else a re-read), writes C(manifest.json)
     last, copies the set to the offsite store when one is configured, then applies retention and sweeps stale
     multipart uploads. A lock prevents overlapping runs; a failed run leaves no set that looks complete.
-  - O(state=restore) restores the newest complete set or O(run_id), from the primary or the offsite store, into the
+  - O(operation=restore) restores the newest complete set or O(run_id), from the primary or the offsite store, into the
     same or a new database as the Odoo role (never a superuser), refusing any object whose sha256 differs from the
     manifest; the filestore goes to C(<data_dir>/filestore/<target>) and every attachment's file is checked.
-  - O(state=retention) deletes whole sets past the policy (FIELD_CASES F08), O(state=sweep) aborts stale multipart
-    uploads, O(state=list) lists the sets.
+  - O(operation=retention) deletes whole sets past the policy (FIELD_CASES F08), O(operation=sweep) aborts stale
+    multipart uploads, O(operation=list) lists the sets.
   - The same code runs as the C(odoo-backup) command line that the backup_to_s3 role schedules.
 author:
   - SysGenPro platform engineering (@sysgenpro)
@@ -36,9 +36,9 @@ attributes:
     description: The run ids of the complete sets before and after.
   idempotent:
     support: none
-    description: Every O(state=backup) takes a new set, by design; retention and sweep converge.
+    description: Every O(operation=backup) takes a new set, by design; retention and sweep converge.
 options:
-  state:
+  operation:
     description: What to do.
     type: str
     choices: [backup, restore, retention, sweep, list]
@@ -53,10 +53,10 @@ options:
       - The config itself (see C(docs/backup.md)); it holds the S3 keys and the database password.
     type: dict
   run_id:
-    description: The set to restore (O(state=restore)); default the newest complete set.
+    description: The set to restore (O(operation=restore)); default the newest complete set.
     type: str
   target:
-    description: The database to restore into (O(state=restore)); default the backed-up database's name.
+    description: The database to restore into (O(operation=restore)); default the backed-up database's name.
     type: str
   store:
     description: The store to restore from.
@@ -73,11 +73,11 @@ options:
     type: bool
     default: false
   retention:
-    description: Apply retention and the multipart sweep after a successful O(state=backup).
+    description: Apply retention and the multipart sweep after a successful O(operation=backup).
     type: bool
     default: true
   older_than_hours:
-    description: O(state=sweep) aborts multipart uploads started more than this many hours ago.
+    description: O(operation=sweep) aborts multipart uploads started more than this many hours ago.
     type: float
     default: 24
 """
@@ -85,19 +85,19 @@ options:
 EXAMPLES = r"""
 - name: Take a backup now
   sysgenpro.odoo_platform.odoo_backup:
-    state: backup
+    operation: backup
     config_file: /etc/sysgenpro-odoo-backup/wh-north.json
 
 - name: Restore the newest set into a staging copy
   sysgenpro.odoo_platform.odoo_backup:
-    state: restore
+    operation: restore
     config_file: /etc/sysgenpro-odoo-backup/wh-north.json
     target: wh_north_staging
     neutralize: true
 
 - name: Show what retention would delete
   sysgenpro.odoo_platform.odoo_backup:
-    state: retention
+    operation: retention
     config_file: /etc/sysgenpro-odoo-backup/wh-north.json
   check_mode: true
 """
@@ -125,15 +125,16 @@ from typing import Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
+# Presence checks only: module_utils import these lazily.
 try:
-    import boto3  # noqa: F401 - presence check; module_utils import it lazily
+    import boto3  # noqa: F401 # pylint: disable=unused-import
 except ImportError:
     BOTO3_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     BOTO3_IMPORT_ERROR = None
 
 try:
-    import psycopg2  # noqa: F401 - presence check
+    import psycopg2  # noqa: F401 # pylint: disable=unused-import
 except ImportError:
     PSYCOPG2_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
@@ -256,7 +257,7 @@ def main() -> None:
     """Run the module."""
     module = AnsibleModule(
         argument_spec={
-            "state": {"type": "str", "choices": list(ACTIONS), "default": "backup"},
+            "operation": {"type": "str", "choices": list(ACTIONS), "default": "backup"},
             "config_file": {"type": "path"},
             "config": {"type": "dict", "no_log": True},
             "run_id": {"type": "str"},
@@ -275,16 +276,16 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     if PSYCOPG2_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
-    state = module.params["state"]
+    state = module.params["operation"]
     log: list[str] = []
     try:
         data = module.params["config"] or load_config(module.params["config_file"])
         cfg = BackupConfig.from_mapping(data)
         outcome = ACTIONS[state](module, cfg, log)
     except (BackupError, S3Error, ValueError) as exc:
-        module.fail_json(msg=f"odoo_backup state={state} failed: {exc}", log=log)
+        module.fail_json(msg=f"odoo_backup operation={state} failed: {exc}", log=log)
     except Exception as exc:
-        module.fail_json(msg=f"odoo_backup state={state} failed: {type(exc).__name__}: {exc}", log=log)
+        module.fail_json(msg=f"odoo_backup operation={state} failed: {type(exc).__name__}: {exc}", log=log)
     if not module._diff:
         outcome.pop("diff", None)
     module.exit_json(log=log, **outcome)

@@ -36,7 +36,7 @@ def _free(port: int) -> bool:
 
 def free_port_pair() -> int:
     """A free port p whose gRPC twin p + 10000 is free too (SeaweedFS's convention)."""
-    for _ in range(200):
+    for _attempt in range(200):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]

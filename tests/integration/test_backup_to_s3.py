@@ -422,7 +422,7 @@ def test_module_check_mode_then_backup(lab, stores):
         env = dict(ansible_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
         proc = subprocess.run(
             [str(VENV_BIN / "ansible"), "localhost", "-m", "sysgenpro.odoo_platform.odoo_backup", "-a",
-             f"state=backup config_file={config}", "--diff", *extra],
+             f"operation=backup config_file={config}", "--diff", *extra],
             capture_output=True, text=True, env=env, timeout=300, check=False,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
