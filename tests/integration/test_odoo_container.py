@@ -103,6 +103,9 @@ PLAYBOOK = """\
         odoo_container_image: "{{{{ itest_image | default('{standin}') }}}}"
         odoo_container_db_host: "{{{{ itest_db_host }}}}"
         odoo_container_redis_host: "{{{{ itest_redis_host | default('') }}}}"
+        # The ACL user's password file (TEST ONLY); the stand-in, like the official image, does not read it, and
+        # this test's Redis keeps its password-less default user.
+        odoo_container_redis_password: redis-TEST-ONLY-pw
         odoo_container_db_sslmode: disable
         odoo_container_db_password: "{{{{ itest_db_password }}}}"
         odoo_container_admin_password: "admin-{{{{ inventory_hostname }}}}"
