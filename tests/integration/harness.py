@@ -57,6 +57,22 @@ def ansible_env() -> dict[str, str]:
     return env
 
 
+def ansible_playbook(inventory: Path, playbook: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """ansible-playbook of the venv on any playbook (a test's own one), from the checkout; prints rc and time."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *args],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    print(f"ansible-playbook {' '.join(args)}: rc={proc.returncode} in {time.monotonic() - started:.1f}s")
+    return proc
+
+
 def run_playbook(inventory: Path, playbook: str, *args: str, cwd: Path = ROOT) -> PlaybookRun:
     """Run one of the collection's playbooks (the checkout's ansible.cfg applies wherever cwd is)."""
     env = ansible_env()

@@ -14,14 +14,13 @@ import contextlib
 import io
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import docker
 import pytest
 import requests
 
-from .harness import ROOT, VENV_BIN, ansible_env, wait_until
+from .harness import ansible_playbook, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -191,18 +190,7 @@ def estate(tmp_path_factory):
 
 
 def _play(estate, *args: str) -> subprocess.CompletedProcess:
-    started = time.monotonic()
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(estate["inventory"]), str(estate["playbook"]), *args],
-        cwd=ROOT,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    print(f"ansible-playbook {' '.join(args)}: rc={proc.returncode} in {time.monotonic() - started:.1f}s")
-    return proc
+    return ansible_playbook(estate["inventory"], estate["playbook"], *args)
 
 
 def _changed(stdout: str) -> int:

@@ -8,13 +8,11 @@ kubernetes-validate bundles and carry no secret.
 
 from __future__ import annotations
 
-import subprocess
-
 import kubernetes_validate
 import pytest
 import yaml
 
-from .harness import ROOT, VENV_BIN, ansible_env
+from .harness import ansible_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -70,15 +68,7 @@ PLAYBOOK = """\
 
 
 def _play(inventory, playbook, *args):
-    return subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *args],
-        cwd=ROOT,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return ansible_playbook(inventory, playbook, *args, timeout=300)
 
 
 def _changed(stdout):

@@ -22,7 +22,7 @@ import docker
 import pytest
 import requests
 
-from .harness import ROOT, VENV_BIN, ansible_env
+from .harness import ROOT, VENV_BIN, ansible_env, ansible_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -125,21 +125,7 @@ def _forget(client: docker.DockerClient, repo: str) -> None:
 
 
 def _play(state, *args: str) -> tuple[int, str]:
-    started = time.monotonic()
-    proc = subprocess.run(
-        [
-            str(VENV_BIN / "ansible-playbook"),
-            *("-i", str(state["tmp"] / state.get("hosts", "hosts.yml"))),
-            *(str(state["playbook"]), *args),
-        ],
-        cwd=ROOT,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    print(f"ansible-playbook {' '.join(args)}: rc={proc.returncode} in {time.monotonic() - started:.1f}s")
+    proc = ansible_playbook(state["tmp"] / state.get("hosts", "hosts.yml"), state["playbook"], *args, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     changed = sum(int(part.split("=")[1]) for part in proc.stdout.split() if part.startswith("changed="))
     ref = re.search(r"DEPLOY=([^\s\"']+)", proc.stdout)[1]

@@ -29,7 +29,7 @@ import docker
 import pytest
 import yaml
 
-from .harness import ROOT, VENV_BIN, ansible_env, wait_until
+from .harness import ROOT, VENV_BIN, ansible_env, ansible_playbook, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -110,15 +110,7 @@ def _database(front, host) -> str:
 
 def _play(front, *args: str, label: str = "run"):
     started = time.monotonic()
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(front["inventory"]), str(PLAYBOOK), *args],
-        cwd=ROOT,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    proc = ansible_playbook(front["inventory"], PLAYBOOK, *args)
     front["timings"].append((label, round(time.monotonic() - started, 1)))
     return proc
 
