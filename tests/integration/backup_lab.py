@@ -136,15 +136,7 @@ class Weed:
 
     def store(self, **overrides: Any) -> Any:
         """The runner's Store for this server."""
-        data = {
-            "endpoint_url": self.endpoint,
-            "bucket": self.bucket,
-            "access_key": self.access_key,
-            "secret_key": self.secret_key,
-            "prefix": "odoo",
-        }
-        data.update(overrides)
-        return Store.from_mapping(data)
+        return Store.from_mapping(self.as_config(**overrides))
 
     def as_config(self, **overrides: Any) -> dict[str, Any]:
         """The config mapping of this store."""
